@@ -1,0 +1,113 @@
+/* config: the main file (libconfig) -> one immutable model. Every key is
+ * checked against a schema; unknown keys, wrong types and out-of-range values
+ * are reported as "FILE:LINE: message", all of them, not only the first.
+ * Knows nothing of sockets or workers. */
+#ifndef GARCOM_CONFIG_H
+#define GARCOM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+struct config_listen {
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port set */
+	socklen_t addrlen;
+	char text[64]; /* as written: "0.0.0.0:8080", "[::]:8080" */
+};
+
+struct config_location {
+	char *prefix;
+	bool exact;
+	char *root;    /* NULL: the server's */
+	char *proxy;   /* NULL: static; else an upstream name or http:// URL */
+	long expires;  /* seconds; -1 = off (not set), LONG_MAX = "max" */
+	const char *file;
+	int line;
+};
+
+struct config_server {
+	struct config_listen *listens;
+	size_t nlistens;
+	char **names; /* server_names; none = default server */
+	size_t nnames;
+	bool is_default;
+	char *root;   /* absolute, no trailing slash (except "/"); NULL only
+	               * if a location "/" catches what no other location takes
+	               * and every static location has its own root */
+	char **index; /* default: { "index.html" } */
+	size_t nindex;
+	char *access_log; /* NULL = off */
+	struct config_location *locations;
+	size_t nlocations;
+	const char *file; /* where the server block starts */
+	int line;
+};
+
+struct config_upstream {
+	char *name;
+	struct config_listen *servers;
+	size_t nservers;
+	unsigned keepalive;
+	unsigned connect_timeout_ms, read_timeout_ms;
+	const char *file;
+	int line;
+};
+
+struct config {
+	char *path; /* the main file, as given */
+	unsigned workers; /* 0 = "auto": CPUs online */
+	bool master_process;
+	unsigned events_batch;   /* 1..65536, default 512 */
+	size_t coroutine_stack;  /* bytes, 16k..64m, default 64k */
+	char *user, *group;      /* NULL = not set */
+	char *pid_file;          /* NULL = none */
+	char *error_log;         /* "stderr" or a path */
+	enum log_level log_level;
+	char *sites;             /* glob, NULL = none */
+	struct {
+		unsigned header_ms, body_ms, keepalive_ms, send_ms, shutdown_ms;
+	} timeouts;
+	struct {
+		unsigned max_connections;      /* 0 = no limit */
+		size_t header_size;            /* default 8192 */
+		uint64_t body_size;            /* default 1m, 0 = no limit */
+		unsigned requests_per_connection; /* 0 = no limit */
+	} limits;
+	struct config_server *servers;
+	size_t nservers;
+	struct config_upstream *upstreams;
+	size_t nupstreams;
+	char **files; /* owns the names the `file` members point to */
+	size_t nfiles;
+};
+
+/* Parse and validate `path`. On success returns 0 and sets *out. Otherwise
+ * writes one "FILE:LINE: message\n" per error to `errors` and returns the
+ * number of errors (>0); *out is left NULL. */
+int config_load(const char *path, struct config **out, FILE *errors);
+void config_free(struct config *cfg);
+
+/* Print the effective configuration in the main file's syntax (for -T). */
+void config_dump(const struct config *cfg, FILE *out);
+
+/* "64k" / 65536 style sizes and "10s" / "500ms" / 30 style times, for reuse
+ * by site files. Return 0 or -1 when malformed. */
+int config_parse_size(const char *text, uint64_t *bytes);
+int config_parse_duration_ms(const char *text, uint64_t *ms);
+
+/* "0.0.0.0:8080", "[::1]:80", "*:8080", "8080" -> addr. Returns 0 or -1. */
+int config_parse_listen(const char *text, struct config_listen *out);
+
+/* Same address and port, however they were written ("*:80" = "0.0.0.0:80"). */
+static inline bool config_listen_equal(const struct config_listen *a,
+				       const struct config_listen *b)
+{
+	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+#endif

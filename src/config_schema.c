@@ -1,0 +1,942 @@
+/* config_schema: the keys of the main file, one table per group, and what
+ * each value means: ranges, defaults, roots that must exist, proxies that must
+ * name an upstream. config.c reads the file and walks it against these. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, memmem, strchrnul */
+#endif
+#include "config_walk.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define FIELD(type, member) \
+	.off = offsetof(type, member), .width = sizeof(((type *)0)->member)
+
+static void *field(void *obj, const struct key *k)
+{
+	return (char *)obj + k->off;
+}
+
+static void store_uint(void *obj, const struct key *k, uint64_t v)
+{
+	if (k->width == sizeof(uint32_t)) {
+		uint32_t u = (uint32_t)v;
+
+		memcpy(field(obj, k), &u, sizeof(u));
+	} else {
+		memcpy(field(obj, k), &v, sizeof(v));
+	}
+}
+
+static void store_string(struct loader *ld, void *obj, const struct key *k, const char *v)
+{
+	char **p = field(obj, k);
+
+	free(*p);
+	*p = v ? config_xstrdup(ld, v) : NULL;
+}
+
+/* ---- values */
+
+static void fmt_size(char *buf, size_t len, uint64_t v)
+{
+	static const char units[] = "gmk";
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t u = 1ULL << (10 * (3 - i));
+
+		if (v != 0 && v % u == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(v / u),
+				 units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static void fmt_duration(char *buf, size_t len, uint64_t ms)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, len, "%llu%s",
+				 (unsigned long long)(ms / units[i].ms), units[i].name);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+static void set_bool(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	bool v = config_setting_get_bool(s);
+
+	(void)ld;
+	memcpy(field(obj, k), &v, sizeof(v));
+}
+
+static void set_uint(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	int64_t v;
+
+	if (config_int_value(ld, s, &v) < 0)
+		return;
+	if (v < 0 || (uint64_t)v < k->min || (uint64_t)v > k->max) {
+		config_fail(ld, s, "'%s' must be between %llu and %llu", k->name,
+			    (unsigned long long)k->min, (unsigned long long)k->max);
+		return;
+	}
+	store_uint(obj, k, (uint64_t)v);
+}
+
+static void set_size(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	char lo[32], hi[32];
+	uint64_t v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *text = config_setting_get_string(s);
+
+		if (config_parse_size(text, &v) < 0) {
+			config_fail(ld, s,
+				    "'%s' must be a size: bytes, or a number with k, m "
+				    "or g (not \"%s\")",
+				    k->name, text);
+			return;
+		}
+	} else {
+		int64_t i;
+
+		if (config_int_value(ld, s, &i) < 0)
+			return;
+		v = i < 0 ? UINT64_MAX : (uint64_t)i;
+	}
+	if (v < k->min || v > k->max) {
+		fmt_size(lo, sizeof(lo), k->min);
+		fmt_size(hi, sizeof(hi), k->max);
+		config_fail(ld, s, "'%s' must be between %s and %s", k->name, lo, hi);
+		return;
+	}
+	store_uint(obj, k, v);
+}
+
+static void set_duration(struct loader *ld, const config_setting_t *s, void *obj,
+			 const struct key *k)
+{
+	char lo[32], hi[32];
+	uint64_t ms = UINT64_MAX; /* out of every range */
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *text = config_setting_get_string(s);
+
+		if (config_parse_duration_ms(text, &ms) < 0) {
+			config_fail(ld, s,
+				    "'%s' must be a duration: seconds, or a number with "
+				    "ms, s, m, h or d (not \"%s\")",
+				    k->name, text);
+			return;
+		}
+	} else if (config_setting_type(s) == CONFIG_TYPE_FLOAT) {
+		double f = config_setting_get_float(s);
+
+		/* The comparison is false for NaN too. */
+		if (f >= 0 && f <= (double)k->max / 1000.0)
+			ms = (uint64_t)(f * 1000.0 + 0.5);
+	} else {
+		int64_t i;
+
+		if (config_int_value(ld, s, &i) < 0)
+			return;
+		if (i >= 0 && (uint64_t)i <= k->max / 1000)
+			ms = (uint64_t)i * 1000;
+	}
+	if (ms < k->min || ms > k->max) {
+		fmt_duration(lo, sizeof(lo), k->min);
+		fmt_duration(hi, sizeof(hi), k->max);
+		config_fail(ld, s, "'%s' must be between %s and %s", k->name, lo, hi);
+		return;
+	}
+	store_uint(obj, k, ms);
+}
+
+static void set_string(struct loader *ld, const config_setting_t *s, void *obj,
+		       const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (*v == '\0') {
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+		return;
+	}
+	store_string(ld, obj, k, v);
+}
+
+static void set_workers(struct loader *ld, const config_setting_t *s, void *obj,
+			const struct key *k)
+{
+	int64_t v = 0;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (strcmp(config_setting_get_string(s), "auto") != 0)
+			v = -1;
+	} else if (config_int_value(ld, s, &v) < 0) {
+		return;
+	} else if (v == 0) {
+		v = -1; /* 0 is how the model says "auto"; the file says "auto" */
+	}
+	if (v < 0 || (uint64_t)v > k->max) {
+		config_fail(ld, s, "'%s' must be \"auto\" or between 1 and %llu", k->name,
+			    (unsigned long long)k->max);
+		return;
+	}
+	store_uint(obj, k, (uint64_t)v);
+}
+
+static void set_log_level(struct loader *ld, const config_setting_t *s, void *obj,
+			  const struct key *k)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	const char *v = config_setting_get_string(s);
+	struct config *cfg = obj;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			cfg->log_level = (enum log_level)i;
+			return;
+		}
+	}
+	config_fail(ld, s, "'%s' must be one of error, warn, info, debug (not \"%s\")",
+		    k->name, v);
+}
+
+static void set_group(struct loader *ld, const config_setting_t *s, void *obj,
+		      const struct key *k)
+{
+	config_walk(ld, s, k->sub, obj);
+}
+
+/* servers, locations, upstreams: each entry is a group read with k->sub into
+ * a new element of the array at k->off. */
+static void set_list(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	const struct schema *sc = k->sub;
+	size_t *n = (size_t *)((char *)obj + k->count_off);
+
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		char *arr;
+
+		if (!config_setting_is_group(e)) {
+			config_fail(ld, e, "each entry of '%s' must be a group { ... }",
+				    k->name);
+			continue;
+		}
+		memcpy(&arr, field(obj, k), sizeof(arr));
+		arr = config_grow(ld, arr, n, sc->size);
+		if (arr == NULL)
+			return;
+		memcpy(field(obj, k), &arr, sizeof(arr));
+		void *elem = arr + *n * sc->size;
+		(*n)++;
+		sc->init(ld, e, elem);
+		config_walk(ld, e, sc, elem);
+		if (sc->finish != NULL)
+			sc->finish(ld, e, obj, elem);
+	}
+}
+
+/* A key that takes "x" or [ "x", "y" ]: how many strings, or -1 after saying
+ * the array holds something else. */
+static int string_count(struct loader *ld, const config_setting_t *s, const struct key *k)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return 1;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		if (config_setting_type(config_setting_get_elem(s, (unsigned)i)) !=
+		    CONFIG_TYPE_STRING) {
+			config_fail(ld, s, "'%s' must be %s", k->name,
+				    config_kinds[k->kind].what);
+			return -1;
+		}
+	}
+	return config_setting_length(s);
+}
+
+static const char *string_at(const config_setting_t *s, int i)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return config_setting_get_string(s);
+	return config_setting_get_string_elem(s, i);
+}
+
+static int add_string(struct loader *ld, char ***v, size_t *n, const char *s)
+{
+	char **p = config_grow(ld, *v, n, sizeof(**v));
+
+	if (p == NULL)
+		return -1;
+	*v = p;
+	p[*n] = config_xstrdup(ld, s);
+	if (p[*n] == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int add_listen(struct loader *ld, struct config_listen **v, size_t *n,
+		      const struct config_listen *l)
+{
+	struct config_listen *p;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (config_listen_equal(&(*v)[i], l))
+			return 1;
+	}
+	p = config_grow(ld, *v, n, sizeof(*p));
+	if (p == NULL)
+		return -1;
+	*v = p;
+	p[(*n)++] = *l;
+	return 0;
+}
+
+static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
+		       const struct key *k)
+{
+	struct config_server *srv = obj;
+	int n = string_count(ld, s, k);
+
+	if (n == 0)
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+	for (int i = 0; i < n; i++) {
+		const char *text = string_at(s, i);
+		struct config_listen l;
+
+		if (config_parse_listen(text, &l) < 0)
+			config_fail(ld, s,
+				    "invalid listen address '%s' (expected IP:PORT, "
+				    "[IPv6]:PORT, *:PORT or PORT, port 1-65535)",
+				    text);
+		else if (add_listen(ld, &srv->listens, &srv->nlistens, &l) > 0)
+			config_fail(ld, s, "duplicate listen address '%s'", text);
+	}
+}
+
+static bool has_name(char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void set_server_names(struct loader *ld, const config_setting_t *s, void *obj,
+			     const struct key *k)
+{
+	struct config_server *srv = obj;
+	int n = string_count(ld, s, k);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = string_at(s, i);
+
+		if (*name == '\0')
+			config_fail(ld, s, "'%s' must not hold an empty name", k->name);
+		else if (has_name(srv->names, srv->nnames, name))
+			config_fail(ld, s, "duplicate server name '%s'", name);
+		else if (add_string(ld, &srv->names, &srv->nnames, name) < 0)
+			return;
+	}
+}
+
+static void set_index(struct loader *ld, const config_setting_t *s, void *obj,
+		      const struct key *k)
+{
+	struct config_server *srv = obj;
+	int n = string_count(ld, s, k);
+
+	if (n == 0)
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+	for (int i = 0; i < n; i++) {
+		const char *name = string_at(s, i);
+
+		if (*name == '\0' || strchr(name, '/') != NULL)
+			config_fail(ld, s, "index '%s' must be a file name, without '/'",
+				    name);
+		else if (add_string(ld, &srv->index, &srv->nindex, name) < 0)
+			return;
+	}
+}
+
+/* "/a/./b//../c" -> "/a/c", in place; path starts with '/'. Lexical, like
+ * the rest of the file: a root that is a symbolic link stays one, so a
+ * deployment that switches the link is followed. */
+static void normalize(char *path)
+{
+	char *w = path;
+	const char *r = path;
+
+	while (*r != '\0') {
+		const char *c;
+		size_t n;
+
+		while (*r == '/')
+			r++;
+		c = r;
+		while (*r != '\0' && *r != '/')
+			r++;
+		n = (size_t)(r - c);
+		if (n == 0 || (n == 1 && c[0] == '.'))
+			continue;
+		if (n == 2 && c[0] == '.' && c[1] == '.') {
+			while (w > path && *--w != '/')
+				;
+			continue;
+		}
+		*w++ = '/';
+		memmove(w, c, n);
+		w += n;
+	}
+	if (w == path)
+		*w++ = '/';
+	*w = '\0';
+}
+
+static void set_root(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	const char *text = config_setting_get_string(s);
+	char **root = field(obj, k), *abs;
+	const char *why;
+	struct stat st;
+	int err;
+
+	if (*text == '\0') {
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+		return;
+	}
+	if (text[0] == '/')
+		abs = strdup(text);
+	else if (ld->base_dir != NULL)
+		abs = config_join_path(ld->base_dir, text);
+	else {
+		config_fail(ld, s, "root '%s': cannot find the configuration's directory",
+			    text);
+		return;
+	}
+	if (abs == NULL) {
+		ld->oom = true;
+		return;
+	}
+	normalize(abs);
+	/* Kept even when wrong, so that it does not also count as missing. */
+	free(*root);
+	*root = abs;
+	err = stat(abs, &st) < 0 ? errno : 0;
+	if (err == 0 && S_ISDIR(st.st_mode))
+		return;
+	if (err == 0 || err == ENOTDIR)
+		why = "is not a directory";
+	else if (err == ENOENT)
+		why = "does not exist";
+	else
+		why = strerror(err); /* "Permission denied" and the like */
+	if (strcmp(text, abs) == 0)
+		config_fail(ld, s, "root '%s' %s", text, why);
+	else
+		config_fail(ld, s, "root '%s' (%s) %s", text, abs, why);
+}
+
+static void set_access_log(struct loader *ld, const config_setting_t *s, void *obj,
+			   const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (*v == '\0')
+		config_fail(ld, s, "'%s' must not be empty (\"off\" turns it off)",
+			    k->name);
+	else
+		store_string(ld, obj, k, strcmp(v, "off") == 0 ? NULL : v);
+}
+
+static void set_prefix(struct loader *ld, const config_setting_t *s, void *obj,
+		       const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (v[0] != '/')
+		config_fail(ld, s, "'%s' must start with '/' (not \"%s\")", k->name, v);
+	store_string(ld, obj, k, v);
+}
+
+static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,
+		      const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+
+	if (strncmp(v, "http://", 7) == 0) {
+		if (v[7] == '\0' || v[7] == '/')
+			config_fail(ld, s, "proxy '%s' has no host", v);
+	} else if (strstr(v, "://") != NULL || *v == '\0') {
+		config_fail(
+			ld, s,
+			"proxy '%s' must be an http:// URL or the name of an upstream",
+			v);
+	} else {
+		/* An upstream may be defined after the server that uses it. */
+		const config_setting_t **p =
+			config_grow(ld, ld->proxies, &ld->nproxies, sizeof(*p));
+
+		if (p == NULL)
+			return;
+		ld->proxies = p;
+		p[ld->nproxies++] = s;
+	}
+	store_string(ld, obj, k, v);
+}
+
+static void set_expires(struct loader *ld, const config_setting_t *s, void *obj,
+			const struct key *k)
+{
+	struct config_location *loc = obj;
+	char hi[32];
+	int64_t v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		const char *text = config_setting_get_string(s);
+		uint64_t ms;
+
+		if (strcmp(text, "off") == 0) {
+			loc->expires = -1;
+			return;
+		}
+		if (strcmp(text, "max") == 0) {
+			loc->expires = LONG_MAX;
+			return;
+		}
+		if (config_parse_duration_ms(text, &ms) < 0) {
+			config_fail(ld, s,
+				    "'%s' must be \"off\", \"max\", seconds or a "
+				    "duration like \"7d\" (not \"%s\")",
+				    k->name, text);
+			return;
+		}
+		if (ms % 1000 != 0) {
+			config_fail(ld, s, "'%s' must be whole seconds (not \"%s\")",
+				    k->name, text);
+			return;
+		}
+		v = ms / 1000 > k->max ? -1 : (int64_t)(ms / 1000);
+	} else if (config_int_value(ld, s, &v) < 0) {
+		return;
+	}
+	if (v < 0 || (uint64_t)v > k->max) {
+		fmt_duration(hi, sizeof(hi), k->max * 1000);
+		config_fail(ld, s, "'%s' must be between 0 and %s (or \"max\")", k->name,
+			    hi);
+		return;
+	}
+	loc->expires = (long)v;
+}
+
+static bool is_name(const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (!isalnum((unsigned char)*v) && strchr("._-", *v) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static void set_upstream_name(struct loader *ld, const config_setting_t *s, void *obj,
+			      const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+	struct config *cfg = ld->cfg;
+
+	if (*v == '\0') {
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+		return;
+	}
+	if (!is_name(v)) {
+		config_fail(ld, s,
+			    "upstream name '%s' may hold only letters, digits, '.', '_' "
+			    "and '-'",
+			    v);
+		return;
+	}
+	/* obj is the last upstream; the ones before it are complete. */
+	for (size_t i = 0; i + 1 < cfg->nupstreams; i++) {
+		const struct config_upstream *o = &cfg->upstreams[i];
+
+		if (o->name != NULL && strcmp(o->name, v) == 0) {
+			config_fail(ld, s, "duplicate upstream '%s' (also at %s:%d)", v,
+				    o->file, o->line);
+			return;
+		}
+	}
+	store_string(ld, obj, k, v);
+}
+
+static bool is_wildcard(const struct config_listen *l)
+{
+	if (l->addr.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)&l->addr)
+			       ->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+		&((const struct sockaddr_in6 *)(const void *)&l->addr)->sin6_addr);
+}
+
+static bool is_port(const char *p)
+{
+	size_t n = strspn(p, "0123456789");
+
+	return n >= 1 && n <= 5 && p[n] == '\0' && atoi(p) >= 1 && atoi(p) <= 65535;
+}
+
+/* "HOST:PORT" with a name: every address it has now. */
+static void resolve_upstream(struct loader *ld, const config_setting_t *s,
+			     struct config_upstream *up, const char *text)
+{
+	const char *colon = strrchr(text, ':');
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char *host;
+	int rc;
+
+	if (colon == NULL || colon == text || text[0] == '[' || !is_port(colon + 1) ||
+	    strlen(text) >= sizeof(up->servers[0].text)) {
+		config_fail(ld, s,
+			    "invalid upstream server '%s' (expected HOST:PORT, IP:PORT "
+			    "or [IPv6]:PORT)",
+			    text);
+		return;
+	}
+	host = strndup(text, (size_t)(colon - text));
+	if (host == NULL) {
+		ld->oom = true;
+		return;
+	}
+	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	free(host);
+	if (rc != 0) {
+		config_fail(ld, s, "upstream server '%s': %s", text, gai_strerror(rc));
+		return;
+	}
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		struct config_listen l = { .addrlen = ai->ai_addrlen };
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(l.addr))
+			continue;
+		memcpy(&l.addr, ai->ai_addr, ai->ai_addrlen);
+		strcpy(l.text, text);
+		if (add_listen(ld, &up->servers, &up->nservers, &l) < 0)
+			break;
+	}
+	freeaddrinfo(res);
+}
+
+static void set_upstream_servers(struct loader *ld, const config_setting_t *s, void *obj,
+				 const struct key *k)
+{
+	struct config_upstream *up = obj;
+	int n = string_count(ld, s, k);
+
+	if (n == 0)
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+	for (int i = 0; i < n; i++) {
+		const char *text = string_at(s, i);
+		struct config_listen l;
+
+		if (config_parse_listen(text, &l) < 0)
+			resolve_upstream(ld, s, up, text);
+		else if (is_wildcard(&l))
+			config_fail(
+				ld, s,
+				"upstream server '%s' must name a host, not a wildcard",
+				text);
+		else if (add_listen(ld, &up->servers, &up->nservers, &l) > 0)
+			config_fail(ld, s, "duplicate upstream server '%s'", text);
+	}
+}
+
+/* ---- list entries: defaults before the walk, checks across keys after */
+
+static void init_location(struct loader *ld, const config_setting_t *s, void *elem)
+{
+	struct config_location *loc = elem;
+
+	loc->expires = -1;
+	loc->file = config_intern(ld, config_setting_source_file(s));
+	loc->line = (int)config_setting_source_line(s);
+}
+
+static void finish_location(struct loader *ld, const config_setting_t *s, void *parent,
+			    void *elem)
+{
+	const config_setting_t *server = config_setting_parent(config_setting_parent(s));
+	struct config_server *srv = parent;
+	struct config_location *loc = elem;
+
+	if (loc->root != NULL && loc->proxy != NULL)
+		config_fail(ld, s, "location '%s' has both 'root' and 'proxy'",
+			    loc->prefix ? loc->prefix : "");
+	if (loc->root == NULL && loc->proxy == NULL &&
+	    config_setting_get_member(server, "root") == NULL)
+		config_fail(ld, s, "location '%s' has no 'root' and its server has none",
+			    loc->prefix ? loc->prefix : "");
+	if (loc->prefix == NULL)
+		return;
+	for (struct config_location *o = srv->locations; o < loc; o++) {
+		if (o->prefix != NULL && o->exact == loc->exact &&
+		    strcmp(o->prefix, loc->prefix) == 0) {
+			config_fail(ld, config_setting_get_member(s, "prefix"),
+				    "duplicate location '%s' (also at %s:%d)",
+				    loc->prefix, o->file, o->line);
+			return;
+		}
+	}
+}
+
+static void init_server(struct loader *ld, const config_setting_t *s, void *elem)
+{
+	struct config_server *srv = elem;
+
+	srv->file = config_intern(ld, config_setting_source_file(s));
+	srv->line = (int)config_setting_source_line(s);
+}
+
+static const struct config_listen *shared_listen(const struct config_server *a,
+						 const struct config_server *b)
+{
+	for (size_t i = 0; i < a->nlistens; i++) {
+		for (size_t j = 0; j < b->nlistens; j++) {
+			if (config_listen_equal(&a->listens[i], &b->listens[j]))
+				return &a->listens[i];
+		}
+	}
+	return NULL;
+}
+
+/* Two servers on one address must differ in name, or a request could go to
+ * either. */
+static void check_names(struct loader *ld, const config_setting_t *s,
+			const struct config *cfg, const struct config_server *srv)
+{
+	const config_setting_t *names = config_setting_get_member(s, "server_names");
+	const config_setting_t *def = config_setting_get_member(s, "default");
+
+	for (const struct config_server *o = cfg->servers; o < srv; o++) {
+		const struct config_listen *l = shared_listen(srv, o);
+
+		if (l == NULL)
+			continue;
+		if (srv->nnames == 0 && o->nnames == 0)
+			config_fail(ld, s,
+				    "second server without 'server_names' on %s (the "
+				    "first is at %s:%d)",
+				    l->text, o->file, o->line);
+		for (size_t i = 0; i < srv->nnames; i++) {
+			if (has_name(o->names, o->nnames, srv->names[i]))
+				config_fail(ld, names,
+					    "duplicate server name '%s' on %s (also at "
+					    "%s:%d)",
+					    srv->names[i], l->text, o->file, o->line);
+		}
+		if (srv->is_default && o->is_default)
+			config_fail(ld, def,
+				    "second default server on %s (the first is at %s:%d)",
+				    l->text, o->file, o->line);
+	}
+}
+
+static void finish_server(struct loader *ld, const config_setting_t *s, void *parent,
+			  void *elem)
+{
+	struct config_server *srv = elem;
+	bool catch_all = false;
+
+	if (config_setting_get_member(s, "index") == NULL)
+		add_string(ld, &srv->index, &srv->nindex, "index.html");
+	for (size_t i = 0; i < srv->nlocations; i++) {
+		const struct config_location *loc = &srv->locations[i];
+
+		if (!loc->exact && loc->prefix && strcmp(loc->prefix, "/") == 0)
+			catch_all = true;
+	}
+	/* A request that no location takes is served from the root. */
+	if (srv->root == NULL && !catch_all &&
+	    config_setting_get_member(s, "root") == NULL)
+		config_fail(ld, s, "server has no 'root' (nor a location '/')");
+	check_names(ld, s, parent, srv);
+}
+
+static void init_upstream(struct loader *ld, const config_setting_t *s, void *elem)
+{
+	struct config_upstream *up = elem;
+
+	up->keepalive = 32;
+	up->connect_timeout_ms = 5000;
+	up->read_timeout_ms = 60000;
+	up->file = config_intern(ld, config_setting_source_file(s));
+	up->line = (int)config_setting_source_line(s);
+}
+
+/* ---- the tables: one per group of the file. min and max are in the unit
+ * of the model: bytes, milliseconds, seconds for expires. */
+
+#define DAY_MS 86400000ULL
+#define CFG(m) FIELD(struct config, m)
+#define SRV(m) FIELD(struct config_server, m)
+#define LOC(m) FIELD(struct config_location, m)
+#define UPS(m) FIELD(struct config_upstream, m)
+#define ENTRIES(type, m) .count_off = offsetof(type, m)
+#define KEY(n, k, f) .name = n, .kind = k, .set = f
+#define SCHEMA(n, k) .noun = n, .keys = k, .nkeys = sizeof(k) / sizeof(k[0])
+
+/* clang-format off */
+static const struct key location_keys[] = {
+	{ KEY("prefix",  K_STRING,  set_prefix),  LOC(prefix), .required = true },
+	{ KEY("exact",   K_BOOL,    set_bool),    LOC(exact) },
+	{ KEY("root",    K_STRING,  set_root),    LOC(root) },
+	{ KEY("proxy",   K_STRING,  set_proxy),   LOC(proxy) },
+	/* ten years is what "max" stands for */
+	{ KEY("expires", K_EXPIRES, set_expires), .max = 3650 * 86400ULL },
+};
+
+static const struct schema location_schema = {
+	SCHEMA("location", location_keys), .size = sizeof(struct config_location),
+	.init = init_location, .finish = finish_location,
+};
+
+static const struct key server_keys[] = {
+	{ KEY("listen",       K_STRINGS, set_listen),       .required = true },
+	{ KEY("server_names", K_STRINGS, set_server_names) },
+	{ KEY("default",      K_BOOL,    set_bool),         SRV(is_default) },
+	{ KEY("root",         K_STRING,  set_root),         SRV(root) },
+	{ KEY("index",        K_STRINGS, set_index) },
+	{ KEY("access_log",   K_STRING,  set_access_log),   SRV(access_log) },
+	{ KEY("locations",    K_LIST,    set_list),         SRV(locations),
+	  ENTRIES(struct config_server, nlocations), .sub = &location_schema },
+};
+
+static const struct schema server_schema = {
+	SCHEMA("server", server_keys), .size = sizeof(struct config_server),
+	.init = init_server, .finish = finish_server,
+};
+
+static const struct key upstream_keys[] = {
+	{ KEY("name",            K_STRING,   set_upstream_name),    UPS(name), .required = true },
+	{ KEY("servers",         K_STRINGS,  set_upstream_servers), .required = true },
+	{ KEY("keepalive",       K_INT,      set_uint),     UPS(keepalive), .max = 65536 },
+	{ KEY("connect_timeout", K_DURATION, set_duration), UPS(connect_timeout_ms),
+	  .min = 1, .max = DAY_MS },
+	{ KEY("read_timeout",    K_DURATION, set_duration), UPS(read_timeout_ms),
+	  .min = 1, .max = DAY_MS },
+};
+
+static const struct schema upstream_schema = {
+	SCHEMA("upstream", upstream_keys), .size = sizeof(struct config_upstream),
+	.init = init_upstream,
+};
+
+static const struct key timeout_keys[] = {
+	{ KEY("header",    K_DURATION, set_duration), CFG(timeouts.header_ms),    .min = 1, .max = DAY_MS },
+	{ KEY("body",      K_DURATION, set_duration), CFG(timeouts.body_ms),      .min = 1, .max = DAY_MS },
+	{ KEY("keepalive", K_DURATION, set_duration), CFG(timeouts.keepalive_ms), .min = 1, .max = DAY_MS },
+	{ KEY("send",      K_DURATION, set_duration), CFG(timeouts.send_ms),      .min = 1, .max = DAY_MS },
+	{ KEY("shutdown",  K_DURATION, set_duration), CFG(timeouts.shutdown_ms),  .min = 1, .max = DAY_MS },
+};
+
+static const struct schema timeout_schema = { SCHEMA("timeouts", timeout_keys) };
+
+/* 0 is "no limit" where the minimum is 0 */
+static const struct key limit_keys[] = {
+	{ KEY("max_connections", K_INT,  set_uint), CFG(limits.max_connections), .max = 100000000 },
+	{ KEY("header_size",     K_SIZE, set_size), CFG(limits.header_size),
+	  .min = 1 << 10, .max = 1 << 20 },
+	{ KEY("body_size",       K_SIZE, set_size), CFG(limits.body_size), .max = INT64_MAX },
+	{ KEY("requests_per_connection", K_INT, set_uint),
+	  CFG(limits.requests_per_connection), .max = UINT32_MAX },
+};
+
+static const struct schema limit_schema = { SCHEMA("limits", limit_keys) };
+
+static const struct key root_keys[] = {
+	{ KEY("workers",         K_WORKERS, set_workers),   CFG(workers), .max = 1024 },
+	{ KEY("master_process",  K_BOOL,    set_bool),      CFG(master_process) },
+	{ KEY("events_batch",    K_INT,     set_uint),      CFG(events_batch), .min = 1, .max = 65536 },
+	{ KEY("coroutine_stack", K_SIZE,    set_size),      CFG(coroutine_stack),
+	  .min = 16 << 10, .max = 64 << 20 },
+	{ KEY("user",            K_STRING,  set_string),    CFG(user) },
+	{ KEY("group",           K_STRING,  set_string),    CFG(group) },
+	{ KEY("pid_file",        K_STRING,  set_string),    CFG(pid_file) },
+	{ KEY("error_log",       K_STRING,  set_string),    CFG(error_log) },
+	{ KEY("log_level",       K_STRING,  set_log_level) },
+	{ KEY("sites",           K_STRING,  set_string),    CFG(sites) },
+	{ KEY("timeouts",        K_GROUP,   set_group),     .sub = &timeout_schema },
+	{ KEY("limits",          K_GROUP,   set_group),     .sub = &limit_schema },
+	{ KEY("servers",         K_LIST,    set_list),      CFG(servers),
+	  ENTRIES(struct config, nservers), .sub = &server_schema },
+	{ KEY("upstreams",       K_LIST,    set_list),      CFG(upstreams),
+	  ENTRIES(struct config, nupstreams), .sub = &upstream_schema },
+};
+/* clang-format on */
+
+const struct schema config_root_schema = { SCHEMA("configuration", root_keys) };
+
+/* What needs the whole file: references to upstreams, at least one server. */
+void config_check_file(struct loader *ld, const config_setting_t *root)
+{
+	const struct config *cfg = ld->cfg;
+	const config_setting_t *servers = config_setting_get_member(root, "servers");
+
+	if (cfg->nservers == 0 && (servers == NULL || config_setting_is_list(servers)))
+		config_fail(ld, servers ? servers : root,
+			    "at least one server is required");
+	for (size_t i = 0; i < ld->nproxies; i++) {
+		const char *name = config_setting_get_string(ld->proxies[i]);
+		const char *names[32], *hint;
+		size_t n = 0;
+		bool found = false;
+
+		for (size_t j = 0; j < cfg->nupstreams; j++) {
+			const char *u = cfg->upstreams[j].name;
+
+			if (u != NULL && strcmp(u, name) == 0)
+				found = true;
+			if (u != NULL && n < 32)
+				names[n++] = u;
+		}
+		if (found)
+			continue;
+		hint = config_suggest(name, names, n);
+		if (hint != NULL)
+			config_fail(ld, ld->proxies[i],
+				    "proxy '%s' names no upstream (did you mean '%s'?)",
+				    name, hint);
+		else
+			config_fail(ld, ld->proxies[i], "proxy '%s' names no upstream",
+				    name);
+	}
+}

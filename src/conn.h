@@ -1,0 +1,41 @@
+/* conn: blocking-style I/O on a non-blocking fd for code running in a
+ * coroutine. On EAGAIN it clears the source's ready flag, waits through the
+ * netpoller (with a deadline) and carries on. Knows nothing of HTTP. */
+#ifndef GARCOM_CONN_H
+#define GARCOM_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "netpoll.h"
+
+/* Read at most n bytes. Returns >0 bytes, 0 at end of stream, or -errno
+ * (-ETIMEDOUT when the deadline passes, -ECANCELED). */
+ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_ms);
+
+/* False when the socket is known drained: the next data brings an event. */
+static inline bool conn_readable(const struct np_source *src)
+{
+	return src->ready & (NP_READABLE | NP_ERROR);
+}
+
+/* Write all of iov (which it modifies). Returns 0 or -errno. */
+int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, uint64_t deadline_ms);
+
+/* sendfile count bytes of fd from *off (advanced). Returns 0 or -errno;
+ * -ENODATA if the file shrank under us. */
+int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, uint64_t deadline_ms);
+
+/* Fixed-size buffers handed out per active connection and taken back when
+ * it goes idle: no malloc on the request path once warm. */
+struct buf_pool;
+struct buf_pool *buf_pool_create(size_t buf_size, unsigned max_idle);
+void buf_pool_destroy(struct buf_pool *pool);
+void *buf_pool_get(struct buf_pool *pool);
+void buf_pool_put(struct buf_pool *pool, void *buf);
+size_t buf_pool_size(const struct buf_pool *pool);
+
+#endif

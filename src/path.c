@@ -1,0 +1,162 @@
+/* path: see path.h. openat2 where the kernel has it; older kernels get an
+ * O_NOFOLLOW walk that refuses every symlink (safe, stricter). */
+#include "path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
+{
+	const char *end = t + len;
+	/* absolute-form (RFC 9112 3.2.2): skip scheme and authority. */
+	if (len >= 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+		const char *p = memchr(t + 7, '/', len - 7);
+		const char *q = memchr(t + 7, '?', len - 7);
+		if (q && (!p || q < p))
+			p = q;
+		t = p ? p : end;
+		if (t == end || *t == '?') {
+			static const char root[] = "/";
+			out->query = t < end ? t + 1 : NULL;
+			out->query_len = t < end ? (size_t)(end - t - 1) : 0;
+			t = root;
+			end = root + 1;
+			goto decode;
+		}
+	}
+	if (t == end || *t != '/')
+		return PATH_BAD;
+	const char *q = memchr(t, '?', (size_t)(end - t));
+	out->query = q ? q + 1 : NULL;
+	out->query_len = q ? (size_t)(end - q - 1) : 0;
+	if (q)
+		end = q;
+decode:;
+	/* Decode into out->rel with a leading '/', then fold segments. */
+	char buf[PATH_BUF];
+	size_t n = 0;
+	for (const char *p = t; p < end; p++) {
+		char c = *p;
+		if (c == '%') {
+			if (end - p < 3)
+				return PATH_BAD;
+			int hi = hexval(p[1]), lo = hexval(p[2]);
+			if (hi < 0 || lo < 0)
+				return PATH_BAD;
+			c = (char)(hi * 16 + lo);
+			if (c == 0)
+				return PATH_BAD;
+			p += 2;
+		}
+		if (n + 1 >= sizeof buf)
+			return PATH_TOO_LONG;
+		buf[n++] = c;
+	}
+	out->trailing_slash = n > 0 && buf[n - 1] == '/';
+
+	/* Segment walk: "" and "." vanish, ".." pops, others are kept. */
+	size_t o = 0;
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && buf[i] == '/')
+			i++;
+		size_t s = i;
+		while (i < n && buf[i] != '/')
+			i++;
+		size_t sl = i - s;
+		if (sl == 0 || (sl == 1 && buf[s] == '.'))
+			continue;
+		if (sl == 2 && buf[s] == '.' && buf[s + 1] == '.') {
+			if (o == 0)
+				return PATH_ESCAPES;
+			while (o > 0 && out->rel[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--; /* the separator */
+			continue;
+		}
+		if (o)
+			out->rel[o++] = '/';
+		memcpy(out->rel + o, buf + s, sl);
+		o += sl;
+	}
+	if (o == 0)
+		out->rel[o++] = '.';
+	out->rel[o] = 0;
+	out->len = o;
+	/* Dotfiles (.git, .env) are hidden; /.well-known/ is public. */
+	out->has_dot_segment = false;
+	if (o > 1 || out->rel[0] != '.') {
+		for (size_t k = 0; k < o; k++) {
+			if (out->rel[k] != '.' || (k > 0 && out->rel[k - 1] != '/'))
+				continue;
+			bool well_known = k == 0 && strncmp(out->rel, ".well-known", 11) == 0 &&
+					  (out->rel[11] == '/' || out->rel[11] == 0);
+			if (!well_known)
+				out->has_dot_segment = true;
+		}
+	}
+	return PATH_OK;
+}
+
+static int no_openat2; /* kernel said ENOSYS once: use the walk from now on */
+
+static int open_walk(int dirfd, const char *rel, int flags)
+{
+	/* Fallback: one component at a time, refusing symlinks. */
+	char part[PATH_BUF];
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return -errno;
+	const char *p = rel;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		memcpy(part, p, n);
+		part[n] = 0;
+		int f = slash ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC : flags | O_NOFOLLOW;
+		int next = openat(fd, part, f);
+		int e = errno;
+		close(fd);
+		if (next < 0)
+			return e == ELOOP ? -EXDEV : -e;
+		fd = next;
+		if (!slash)
+			return fd;
+		p = slash + 1;
+	}
+}
+
+int path_open_beneath(int dirfd, const char *rel, int flags)
+{
+	if (!no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)flags,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		};
+		long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != ENOSYS)
+			return -errno;
+		no_openat2 = 1;
+	}
+	return open_walk(dirfd, rel, flags);
+}

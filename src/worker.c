@@ -1,0 +1,430 @@
+/* worker: see worker.h. Connection lifecycle: accept -> record in the table
+ * -> a coroutine while it has work -> idle (no coroutine, no buffers, the
+ * keep-alive deadline armed) -> the next readable event starts a coroutine
+ * again -> close. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "coro.h"
+#include "http.h"
+#include "log.h"
+#include "netpoll.h"
+#include "static.h"
+
+struct site {
+	const struct config_server *cfg;
+	struct static_root root;
+	struct static_root *loc_roots; /* per location; dirfd -1: the server's */
+};
+
+struct listener {
+	struct np_source src;
+	struct worker *w;
+	const struct config_listen *addr;
+	struct site **sites; /* servers on this address, in config order */
+	size_t nsites;
+	struct site *default_site;
+};
+
+struct worker {
+	const struct config *cfg;
+	int id;
+	struct netpoll *np;
+	struct coro_pool *coros;
+	struct http_ctx http;
+	struct http_limits limits;
+	struct http_conn *conns; /* indexed by fd */
+	int nconns_max;
+	unsigned active, max_active;
+	bool accept_paused;
+	struct listener *listeners;
+	size_t nlisteners;
+	struct site *sites;
+	struct np_source sig;
+	int sigfd;
+	unsigned long long requests, accepted;
+};
+
+/* ---- routing ---- */
+
+static bool host_matches(const char *name, const char *host, size_t len)
+{
+	size_t n = strlen(name);
+	if (name[0] == '*' && name[1] == '.') /* *.example.com */
+		return len > n - 1 && strncasecmp(host + len - (n - 1), name + 1, n - 1) == 0;
+	if (n >= 2 && name[n - 1] == '*' && name[n - 2] == '.') /* example.* */
+		return len > n - 1 && strncasecmp(host, name, n - 1) == 0;
+	return len == n && strncasecmp(host, name, n) == 0;
+}
+
+static struct site *route_server(struct listener *l, const struct http_request *req)
+{
+	const char *host = req->buf + req->host.off;
+	size_t len = req->host.len;
+	/* Host without its port; a bracketed IPv6 literal keeps its colons. */
+	const char *colon = len && host[0] != '[' ? memchr(host, ':', len) : NULL;
+	if (colon)
+		len = (size_t)(colon - host);
+	if (len && host[len - 1] == '.')
+		len--; /* "example.com." is example.com */
+	for (size_t i = 0; i < l->nsites; i++) {
+		const struct config_server *s = l->sites[i]->cfg;
+		for (size_t k = 0; k < s->nnames; k++)
+			if (host_matches(s->names[k], host, len))
+				return l->sites[i];
+	}
+	return l->default_site;
+}
+
+static const struct static_root *route_location(struct site *site, const struct http_request *req)
+{
+	const struct config_server *s = site->cfg;
+	const char *t = req->buf + req->target.off;
+	size_t tl = req->target.len;
+	const char *q = memchr(t, '?', tl);
+	if (q)
+		tl = (size_t)(q - t);
+	size_t best = 0;
+	const struct static_root *root = &site->root;
+	for (size_t i = 0; i < s->nlocations; i++) {
+		const struct config_location *loc = &s->locations[i];
+		size_t pl = strlen(loc->prefix);
+		bool hit = loc->exact ? (pl == tl && memcmp(t, loc->prefix, pl) == 0)
+				      : (pl <= tl && memcmp(t, loc->prefix, pl) == 0);
+		if (hit && pl > best) {
+			best = pl;
+			root = site->loc_roots[i].dirfd >= 0 ? &site->loc_roots[i] : &site->root;
+		}
+	}
+	return root;
+}
+
+static int handle(void *owner, const struct http_request *req, struct http_reply *reply,
+		  struct http_out *out)
+{
+	struct listener *l = owner;
+	l->w->requests++;
+	struct site *site = route_server(l, req);
+	return static_serve(route_location(site, req), req, reply, out);
+}
+
+/* ---- connections ---- */
+
+static void accept_ready(struct np_source *src);
+
+static void conn_close(struct worker *w, struct http_conn *c)
+{
+	netpoll_remove(&c->src);
+	close(c->src.fd);
+	c->src.fd = -1;
+	w->active--;
+	if (w->accept_paused && (!w->max_active || w->active < w->max_active)) {
+		w->accept_paused = false;
+		for (size_t i = 0; i < w->nlisteners; i++)
+			accept_ready(&w->listeners[i].src);
+	}
+}
+
+static struct worker *worker_of(struct http_conn *c)
+{
+	return ((struct listener *)c->owner)->w;
+}
+
+static void conn_main(struct coro *co, void *arg)
+{
+	(void)co;
+	struct http_conn *c = arg;
+	struct worker *w = worker_of(c);
+	enum http_serve_result r = http_serve(&w->http, c);
+	c->src.co = NULL;
+	if (r == HTTP_IDLE)
+		netpoll_set_idle_deadline(&c->src,
+					  netpoll_now(w->np) + w->limits.keepalive_timeout_ms);
+	else
+		conn_close(w, c);
+}
+
+static void conn_start(struct http_conn *c)
+{
+	struct worker *w = worker_of(c);
+	struct coro *co = coro_create(w->coros, conn_main, c);
+	if (!co) {
+		log_error("no coroutine stack for a connection: %s", strerror(errno));
+		conn_close(w, c);
+		return;
+	}
+	c->src.co = co;
+	netpoll_spawn(w->np, co, 0);
+}
+
+static void conn_idle_ready(struct np_source *src)
+{
+	conn_start((struct http_conn *)src);
+}
+
+static void conn_idle_timeout(struct np_source *src)
+{
+	struct http_conn *c = (struct http_conn *)src;
+	conn_close(worker_of(c), c);
+}
+
+static const struct np_source_ops conn_ops = {
+	.idle_ready = conn_idle_ready,
+	.idle_timeout = conn_idle_timeout,
+};
+
+static void accept_ready(struct np_source *src)
+{
+	struct listener *l = (struct listener *)src;
+	struct worker *w = l->w;
+	for (;;) {
+		if (w->max_active && w->active >= w->max_active) {
+			/* The kernel's queue holds the rest until a slot frees. */
+			w->accept_paused = true;
+			return;
+		}
+		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_error("accept4 on %s: %s", l->addr->text, strerror(errno));
+			return;
+		}
+		if (fd >= w->nconns_max) {
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct http_conn *c = &w->conns[fd];
+		c->rbuf = NULL;
+		c->rlen = 0;
+		c->requests = 0;
+		c->owner = l;
+		if (netpoll_add(w->np, &c->src, fd, &conn_ops) < 0) {
+			close(fd);
+			continue;
+		}
+		w->active++;
+		w->accepted++;
+		/* With TCP_DEFER_ACCEPT the request is usually here already:
+		 * start at once; a read that finds nothing just waits. */
+		c->src.ready = NP_READABLE | NP_WRITABLE;
+		conn_start(c);
+	}
+}
+
+static const struct np_source_ops listener_ops = { .idle_ready = accept_ready };
+
+/* ---- signals ---- */
+
+static void signal_ready(struct np_source *src)
+{
+	struct worker *w = (struct worker *)((char *)src - offsetof(struct worker, sig));
+	struct signalfd_siginfo si;
+	while (read(w->sigfd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGUSR1:
+			log_reopen();
+			break;
+		default: /* SIGTERM, SIGINT, SIGQUIT */
+			netpoll_stop(w->np);
+		}
+	}
+	src->ready = 0;
+}
+
+static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
+
+/* ---- setup ---- */
+
+static int open_sites(struct worker *w)
+{
+	const struct config *cfg = w->cfg;
+	w->sites = calloc(cfg->nservers, sizeof *w->sites);
+	if (!w->sites)
+		return -1;
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		const struct config_server *s = &cfg->servers[i];
+		struct site *site = &w->sites[i];
+		site->cfg = s;
+		int r = static_root_open(&site->root, s->root, s->index, s->nindex);
+		if (r < 0) {
+			log_error("root %s: %s", s->root, strerror(-r));
+			return -1;
+		}
+		site->loc_roots = calloc(s->nlocations ? s->nlocations : 1, sizeof *site->loc_roots);
+		if (!site->loc_roots)
+			return -1;
+		for (size_t k = 0; k < s->nlocations; k++) {
+			site->loc_roots[k].dirfd = -1;
+			if (!s->locations[k].root)
+				continue;
+			r = static_root_open(&site->loc_roots[k], s->locations[k].root, s->index,
+					     s->nindex);
+			if (r < 0) {
+				log_error("root %s: %s", s->locations[k].root, strerror(-r));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int open_listeners(struct worker *w, const int *fds, const struct config_listen *const *addrs,
+			  size_t n)
+{
+	const struct config *cfg = w->cfg;
+	w->listeners = calloc(n, sizeof *w->listeners);
+	if (!w->listeners)
+		return -1;
+	w->nlisteners = n;
+	for (size_t i = 0; i < n; i++) {
+		struct listener *l = &w->listeners[i];
+		l->w = w;
+		l->addr = addrs[i];
+		l->sites = calloc(cfg->nservers, sizeof *l->sites);
+		if (!l->sites)
+			return -1;
+		for (size_t s = 0; s < cfg->nservers; s++) {
+			const struct config_server *srv = &cfg->servers[s];
+			for (size_t k = 0; k < srv->nlistens; k++) {
+				if (!config_listen_equal(&srv->listens[k], addrs[i]))
+					continue;
+				l->sites[l->nsites++] = &w->sites[s];
+				if (!l->default_site || (srv->is_default && !l->default_site->cfg->is_default))
+					l->default_site = &w->sites[s];
+				break;
+			}
+		}
+		if (netpoll_add(w->np, &l->src, fds[i], &listener_ops) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int drop_privileges(const struct config *cfg)
+{
+	if (geteuid() != 0 || (!cfg->user && !cfg->group))
+		return 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	if (cfg->user) {
+		struct passwd *pw = getpwnam(cfg->user);
+		if (!pw) {
+			log_error("user '%s' does not exist", cfg->user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (cfg->group) {
+		struct group *gr = getgrnam(cfg->group);
+		if (!gr) {
+			log_error("group '%s' does not exist", cfg->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || (cfg->user && setuid(uid) < 0)) {
+		log_error("dropping privileges: %s", strerror(errno));
+		return -1;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	return 0;
+}
+
+static int table_size(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* Untouched pages of the table cost nothing (calloc maps zeroes). */
+	rlim_t n = rl.rlim_cur;
+	if (n == RLIM_INFINITY || n > (1u << 20))
+		n = 1u << 20;
+	return (int)n;
+}
+
+int worker_run(const struct config *cfg, int id, const int *listen_fds,
+	       const struct config_listen *const *addrs, size_t naddrs)
+{
+	struct worker w = { .cfg = cfg, .id = id, .sigfd = -1 };
+	int status = 1;
+	log_set_worker(id);
+	signal(SIGPIPE, SIG_IGN);
+
+	w.limits = (struct http_limits){
+		.header_size = cfg->limits.header_size,
+		.header_timeout_ms = cfg->timeouts.header_ms,
+		.body_timeout_ms = cfg->timeouts.body_ms,
+		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,
+		.send_timeout_ms = cfg->timeouts.send_ms,
+		.requests_per_connection = cfg->limits.requests_per_connection,
+		.body_size = cfg->limits.body_size,
+	};
+	w.max_active = cfg->limits.max_connections;
+	w.nconns_max = table_size();
+	w.conns = calloc((size_t)w.nconns_max, sizeof *w.conns);
+	w.np = netpoll_create(cfg->events_batch);
+	w.coros = coro_pool_create(cfg->coroutine_stack, 1024);
+	/* The read buffer holds a whole head plus room to read ahead. */
+	w.http = (struct http_ctx){
+		.limits = &w.limits,
+		.rbufs = buf_pool_create(cfg->limits.header_size + 4096, 1024),
+		.wbufs = buf_pool_create(32768, 1024),
+		.handler = handle,
+	};
+	if (!w.conns || !w.np || !w.coros || !w.http.rbufs || !w.http.wbufs) {
+		log_error("worker %d: out of memory at start", id);
+		goto out;
+	}
+	if (open_sites(&w) < 0 || open_listeners(&w, listen_fds, addrs, naddrs) < 0)
+		goto out;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w.sigfd < 0 || netpoll_add(w.np, &w.sig, w.sigfd, &signal_ops) < 0)
+		goto out;
+	if (drop_privileges(cfg) < 0)
+		goto out;
+
+	log_debug("worker %d serving", id);
+	int r = netpoll_run(w.np);
+	if (r < 0)
+		log_error("epoll_wait: %s", strerror(-r));
+	else
+		status = 0;
+	log_info("worker %d exiting: %llu requests on %llu connections", id, w.requests,
+		 w.accepted);
+out:
+	/* The process exits next; the kernel closes what is left. */
+	return status;
+}
