@@ -43,6 +43,8 @@ struct coro {
 	struct coro *next_idle;
 };
 
+_Static_assert(offsetof(struct coro, pool) <= 64, "a switch would touch two cache lines");
+
 #define CORO_RECORD ((sizeof(struct coro) + 63) & ~(size_t)63)
 
 struct coro_pool {

@@ -93,16 +93,16 @@ static struct site *route_server(struct listener *l, const struct http_request *
 	return l->default_site;
 }
 
-static const struct static_root *route_location(struct site *site, const struct http_request *req)
+/* Longest matching prefix (exact ones match the path only); -1: none. */
+static int route_location(const struct config_server *s, const struct http_request *req)
 {
-	const struct config_server *s = site->cfg;
 	const char *t = req->buf + req->target.off;
 	size_t tl = req->target.len;
 	const char *q = memchr(t, '?', tl);
 	if (q)
 		tl = (size_t)(q - t);
 	size_t best = 0;
-	const struct static_root *root = &site->root;
+	int found = -1;
 	for (size_t i = 0; i < s->nlocations; i++) {
 		const struct config_location *loc = &s->locations[i];
 		size_t pl = strlen(loc->prefix);
@@ -110,10 +110,10 @@ static const struct static_root *route_location(struct site *site, const struct 
 				      : (pl <= tl && memcmp(t, loc->prefix, pl) == 0);
 		if (hit && pl > best) {
 			best = pl;
-			root = site->loc_roots[i].dirfd >= 0 ? &site->loc_roots[i] : &site->root;
+			found = (int)i;
 		}
 	}
-	return root;
+	return found;
 }
 
 static int handle(void *owner, const struct http_request *req, struct http_reply *reply,
@@ -122,7 +122,22 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 	struct listener *l = owner;
 	l->w->requests++;
 	struct site *site = route_server(l, req);
-	return static_serve(route_location(site, req), req, reply, out);
+	int loc = route_location(site->cfg, req);
+	const struct static_root *root = &site->root;
+	if (loc >= 0) {
+		if (site->cfg->locations[loc].proxy) {
+			/* The reverse proxy is not built yet: say so plainly. */
+			http_reply_error(reply, 502);
+			return 0;
+		}
+		if (site->loc_roots[loc].dirfd >= 0)
+			root = &site->loc_roots[loc];
+	}
+	if (root->dirfd < 0) {
+		http_reply_error(reply, 404);
+		return 0;
+	}
+	return static_serve(root, req, reply, out);
 }
 
 /* ---- connections ---- */
@@ -258,6 +273,7 @@ static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
 
 static int open_sites(struct worker *w)
 {
+	int id = w->id;
 	const struct config *cfg = w->cfg;
 	w->sites = calloc(cfg->nservers, sizeof *w->sites);
 	if (!w->sites)
@@ -266,7 +282,8 @@ static int open_sites(struct worker *w)
 		const struct config_server *s = &cfg->servers[i];
 		struct site *site = &w->sites[i];
 		site->cfg = s;
-		int r = static_root_open(&site->root, s->root, s->index, s->nindex);
+		site->root.dirfd = -1;
+		int r = s->root ? static_root_open(&site->root, s->root, s->index, s->nindex) : 0;
 		if (r < 0) {
 			log_error("root %s: %s", s->root, strerror(-r));
 			return -1;
@@ -276,6 +293,9 @@ static int open_sites(struct worker *w)
 			return -1;
 		for (size_t k = 0; k < s->nlocations; k++) {
 			site->loc_roots[k].dirfd = -1;
+			if (s->locations[k].proxy && id == 0)
+				log_warn("%s:%d: proxy is not supported yet: %s answers 502",
+					 s->locations[k].file, s->locations[k].line, s->locations[k].prefix);
 			if (!s->locations[k].root)
 				continue;
 			r = static_root_open(&site->loc_roots[k], s->locations[k].root, s->index,

@@ -816,12 +816,15 @@ static void test_freed_stacks_are_reused_lifo_up_to_max_idle(void **state)
 	for (int i = 0; i < 4; i++)
 		coro_destroy(c[i]);
 	assert_int_equal(coro_pool_mapped(pool), 2); /* c[2], c[3] unmapped */
-	assert_ptr_equal(coro_create(pool, never_runs, &x), c[1]);
-	assert_ptr_equal(coro_create(pool, never_runs, &x), c[0]);
+	assert_ptr_equal(c[0] = coro_create(pool, never_runs, &x), c[1]);
+	assert_ptr_equal(c[1] = coro_create(pool, never_runs, &x), c[0]);
 	assert_int_equal(coro_pool_mapped(pool), 2);
-	assert_non_null(coro_create(pool, never_runs, &x));
+	assert_non_null(c[2] = coro_create(pool, never_runs, &x));
 	assert_int_equal(coro_pool_mapped(pool), 3);
-	coro_pool_destroy(pool); /* in-use stacks: the test process exits soon */
+	for (int i = 0; i < 3; i++)
+		coro_destroy(c[i]);
+	assert_int_equal(coro_pool_mapped(pool), 2);
+	coro_pool_destroy(pool);
 }
 
 static long vm_rss_kib(void)
@@ -1036,6 +1039,7 @@ static void test_guard_page_below_the_stack_is_prot_none(void **state)
 	assert_string_equal(perms, "rw-p");
 	assert_string_equal(below, "---p");
 	assert_true(below_size >= page_size());
+	coro_destroy(co);
 	coro_pool_destroy(pool);
 }
 
