@@ -18,7 +18,8 @@ LLHTTP_OBJ = src/llhttp/llhttp.o src/llhttp/api.o src/llhttp/http.o
 endif
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -fno-strict-aliasing \
+# One guard page per coroutine stack: no frame may jump over it.
+BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -fstack-clash-protection \
 	$(LLHTTP_CFLAGS) $(DEP_CFLAGS) $(CFLAGS)
 ALL_CFLAGS = $(WARN) $(BASE_CFLAGS) -MMD -MP
 LIBS = $(LLHTTP_LIBS) $(DEP_LIBS)
@@ -80,11 +81,12 @@ bench: src/garcom
 install: src/garcom
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/garcom/sites.d \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/garcom/html
 	install -m 755 src/garcom $(DESTDIR)$(SBINDIR)/garcom
 	test -f $(DESTDIR)$(SYSCONFDIR)/garcom/garcom.conf || \
-		sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' conf/garcom.conf.in \
-		>$(DESTDIR)$(SYSCONFDIR)/garcom/garcom.conf
+		sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DATADIR@|$(PREFIX)/share|g' \
+		conf/garcom.conf.in >$(DESTDIR)$(SYSCONFDIR)/garcom/garcom.conf
+	install -m 644 www/* $(DESTDIR)$(PREFIX)/share/garcom/html/
 	install -m 644 man/garcom.8 $(DESTDIR)$(MANDIR)/man8/garcom.8
 	install -m 644 man/garcom.conf.5 $(DESTDIR)$(MANDIR)/man5/garcom.conf.5
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
@@ -94,6 +96,8 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/garcom $(DESTDIR)$(MANDIR)/man8/garcom.8 \
 		$(DESTDIR)$(MANDIR)/man5/garcom.conf.5 \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/garcom.service
+	for f in www/*; do rm -f "$(DESTDIR)$(PREFIX)/share/garcom/html/$${f#www/}"; done
+	rmdir $(DESTDIR)$(PREFIX)/share/garcom/html $(DESTDIR)$(PREFIX)/share/garcom 2>/dev/null || true
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/garcom (your configuration)"
 
 clean:

@@ -28,6 +28,10 @@
 #include "netpoll.h"
 #include "static.h"
 
+/* Stacks and buffers kept for reuse after a burst; beyond this they go back
+ * to the system, so a burst does not pin its high-water mark forever. */
+#define POOL_IDLE 128
+
 struct site {
 	const struct config_server *cfg;
 	struct static_root root;
@@ -408,12 +412,12 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	w.nconns_max = table_size();
 	w.conns = calloc((size_t)w.nconns_max, sizeof *w.conns);
 	w.np = netpoll_create(cfg->events_batch);
-	w.coros = coro_pool_create(cfg->coroutine_stack, 1024);
+	w.coros = coro_pool_create(cfg->coroutine_stack, POOL_IDLE);
 	/* The read buffer holds a whole head plus room to read ahead. */
 	w.http = (struct http_ctx){
 		.limits = &w.limits,
-		.rbufs = buf_pool_create(cfg->limits.header_size + 4096, 1024),
-		.wbufs = buf_pool_create(32768, 1024),
+		.rbufs = buf_pool_create(cfg->limits.header_size + 4096, POOL_IDLE),
+		.wbufs = buf_pool_create(16384, POOL_IDLE),
 		.handler = handle,
 	};
 	if (!w.conns || !w.np || !w.coros || !w.http.rbufs || !w.http.wbufs) {

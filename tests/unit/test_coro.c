@@ -806,7 +806,7 @@ static void test_stack_is_16_byte_aligned_at_fn_entry(void **state)
 static void test_freed_stacks_are_reused_lifo_up_to_max_idle(void **state)
 {
 	struct coro_pool *pool = coro_pool_create(STACK, 2);
-	struct coro *c[4];
+	struct coro *c[4], *again[3];
 	int x;
 
 	(void)state;
@@ -816,13 +816,16 @@ static void test_freed_stacks_are_reused_lifo_up_to_max_idle(void **state)
 	for (int i = 0; i < 4; i++)
 		coro_destroy(c[i]);
 	assert_int_equal(coro_pool_mapped(pool), 2); /* c[2], c[3] unmapped */
-	assert_ptr_equal(c[0] = coro_create(pool, never_runs, &x), c[1]);
-	assert_ptr_equal(c[1] = coro_create(pool, never_runs, &x), c[0]);
+	again[0] = coro_create(pool, never_runs, &x);
+	again[1] = coro_create(pool, never_runs, &x);
+	assert_ptr_equal(again[0], c[1]);
+	assert_ptr_equal(again[1], c[0]);
 	assert_int_equal(coro_pool_mapped(pool), 2);
-	assert_non_null(c[2] = coro_create(pool, never_runs, &x));
+	again[2] = coro_create(pool, never_runs, &x);
+	assert_non_null(again[2]);
 	assert_int_equal(coro_pool_mapped(pool), 3);
 	for (int i = 0; i < 3; i++)
-		coro_destroy(c[i]);
+		coro_destroy(again[i]);
 	assert_int_equal(coro_pool_mapped(pool), 2);
 	coro_pool_destroy(pool);
 }

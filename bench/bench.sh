@@ -1,0 +1,421 @@
+# bench.sh: garcom against nginx on one small static file, on loopback.
+#
+# Both servers get one worker pinned to CPU 0 (taskset -c 0, master
+# included); wrk runs on CPU 1 with one thread. Each server is warmed with
+# a 1 s wrk run per scenario, then the measured runs alternate between the
+# servers for ROUNDS rounds (the order flips every round so that drift
+# in the machine falls on both alike). Before each run the URL must answer
+# 200 to curl; after it the server must still be alive with the same
+# worker, and wrk's errors (socket errors, non-2xx/3xx) are printed.
+#
+# Scenarios: "keepalive" (wrk's connections stay open; neither server
+# recycles them: garcom requests_per_connection = 0, nginx
+# keepalive_requests 100000) and "close" (a new connection per request:
+# wrk -H 'Connection: close').
+#
+# Knobs (environment):
+#   DURATION=10    seconds per measured run
+#   ROUNDS=3       rounds of (garcom, nginx) per scenario
+#   CONNS=64       wrk connections
+#   FILE_SIZE=1024 bytes of small.html
+#   SCENARIOS="keepalive close"
+#   GARCOM=src/garcom   the binary (copied into the temp dir at the start,
+#                       so a rebuild during the run changes nothing)
+#   NGINX=nginx    the nginx binary
+#   KEEP=1         keep the temp dir (logs, configs, raw wrk output)
+#
+# Traffic goes to 127.0.0.1 only. Every daemon started here is stopped by
+# its PID (and its workers by theirs) on exit, failure or signal; the temp
+# dir is removed unless KEEP=1.
+#
+# `make bench` runs this with sh: switch to bash for arrays and traps.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -u -o pipefail
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+FILE_SIZE=${FILE_SIZE:-1024}
+SCENARIOS=${SCENARIOS:-keepalive close}
+NGINX=${NGINX:-nginx}
+KEEP=${KEEP:-0}
+SERVER_CPU=0
+CLIENT_CPU=1
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+GARCOM=${GARCOM:-$top/src/garcom}
+
+die() { echo "bench: $*" >&2; exit 1; }
+for v in DURATION ROUNDS CONNS FILE_SIZE; do
+	case ${!v} in ''|*[!0-9]*) die "$v must be a positive integer, not '${!v}'" ;; esac
+	[ "${!v}" -gt 0 ] || die "$v must be > 0"
+done
+for s in $SCENARIOS; do
+	case $s in keepalive|close) ;; *) die "unknown scenario '$s' (keepalive, close)" ;; esac
+done
+for t in wrk curl taskset "$NGINX"; do
+	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
+done
+[ -x "$GARCOM" ] || die "$GARCOM not built (run make)"
+[ "$(nproc --all 2>/dev/null || echo 1)" -ge 2 ] || echo "bench: warning: fewer than 2 CPUs; pinning server and client apart is impossible" >&2
+
+# ---- temp dir, cleanup --------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/garcom-bench.XXXXXX") || die "mktemp failed"
+chmod 755 "$TMP"
+declare -A PID=()     # server name -> master pid
+WRK_PID=
+CLEANED=0
+
+children() { # pids of the direct children of $1
+	cat "/proc/$1/task/$1/children" 2>/dev/null
+}
+
+stop_server() { # name: TERM the master, wait up to 10 s, then KILL it and its workers
+	local name=$1 pid=${PID[$1]:-} kids i
+	[ -n "$pid" ] || return 0
+	PID[$name]=
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kids=$(children "$pid")
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "bench: $name (pid $pid) ignored SIGTERM for 10 s: SIGKILL" >&2
+		kids="$kids $(children "$pid")"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	# Workers must die with their master; any that did not are killed by pid.
+	for k in $kids; do
+		if kill -0 "$k" 2>/dev/null; then
+			echo "bench: $name worker $k outlived its master: SIGKILL" >&2
+			kill -KILL "$k" 2>/dev/null
+		fi
+	done
+	return 0
+}
+
+cleanup() {
+	[ "$CLEANED" = 1 ] && return
+	CLEANED=1
+	if [ -n "$WRK_PID" ]; then kill -TERM "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; fi
+	stop_server garcom
+	stop_server nginx
+	if [ "$KEEP" = 1 ]; then
+		echo "bench: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
+
+# ---- docroot and configs --------------------------------------------------
+mkdir -p "$TMP/www" "$TMP/garcom" "$TMP/nginx/tmp" "$TMP/runs"
+head -c "$FILE_SIZE" /dev/zero | tr '\0' 'x' >"$TMP/www/small.html"
+printf '<!doctype html>\n<title>bench</title>\n<p>garcom bench</p>\n' >"$TMP/www/index.html"
+chmod 755 "$TMP/www"; chmod 644 "$TMP/www/"*
+
+cp "$GARCOM" "$TMP/garcom/garcom" || die "cannot copy $GARCOM"
+G="$TMP/garcom/garcom"
+
+port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+pick_port() { # a free loopback port, different from the ones in $*
+	local p i
+	for i in $(seq 200); do
+		p=$(( 20000 + (RANDOM % 20000) ))
+		case " $* " in *" $p "*) continue ;; esac
+		port_busy "$p" || { echo "$p"; return 0; }
+	done
+	die "no free port found"
+}
+GPORT=$(pick_port) || exit 1
+NPORT=$(pick_port "$GPORT") || exit 1
+declare -A PORT=([garcom]=$GPORT [nginx]=$NPORT)
+
+cat >"$TMP/garcom/garcom.conf" <<EOF
+workers = 1;
+master_process = true;
+error_log = "$TMP/garcom/error.log";
+log_level = "warn";
+timeouts = { keepalive = 120; };
+limits = { requests_per_connection = 0; };
+servers = (
+	{
+		listen = "127.0.0.1:$GPORT";
+		root = "$TMP/www";
+		index = [ "index.html" ];
+		access_log = "off";
+	}
+);
+EOF
+"$G" -t -c "$TMP/garcom/garcom.conf" >"$TMP/garcom/test.out" 2>&1 || {
+	cat "$TMP/garcom/test.out" >&2; die "garcom rejected its configuration"; }
+
+# Temp paths inside the prefix so nginx touches nothing outside $TMP; only
+# for the modules this nginx has.
+ngx_v=$("$NGINX" -V 2>&1)
+temp_paths="client_body_temp_path $TMP/nginx/tmp/body;"
+for m in proxy fastcgi uwsgi scgi; do
+	case $ngx_v in *"--without-http_${m}_module"*) ;; *) temp_paths="$temp_paths
+	${m}_temp_path $TMP/nginx/tmp/$m;" ;; esac
+done
+# As root, nginx would run its worker as nobody; keep it as the same user as
+# garcom's worker.
+user_line=
+[ "$(id -u)" = 0 ] && user_line="user root $(id -gn);"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+	types { text/html html; text/css css; }
+	default_type application/octet-stream;
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_timeout 120s;
+	keepalive_requests 100000;
+	server_tokens off;
+	$temp_paths
+	server {
+		listen 127.0.0.1:$NPORT reuseport;
+		root $TMP/www;
+		index index.html;
+	}
+}
+EOF
+NGX=("$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log")
+"${NGX[@]}" -t >"$TMP/nginx/test.out" 2>&1 || {
+	cat "$TMP/nginx/test.out" >&2; die "nginx rejected its configuration"; }
+
+# ---- servers ------------------------------------------------------------
+log_of() { case $1 in garcom) echo "$TMP/garcom/error.log" ;; nginx) echo "$TMP/nginx/error.log" ;; esac; }
+
+start_server() { # name
+	local name=$1 i
+	case $name in
+	garcom) taskset -c "$SERVER_CPU" "$G" -c "$TMP/garcom/garcom.conf" \
+		</dev/null >"$TMP/garcom/stdout" 2>&1 & ;;
+	nginx) taskset -c "$SERVER_CPU" "${NGX[@]}" </dev/null >"$TMP/nginx/stdout" 2>&1 & ;;
+	esac
+	PID[$name]=$!
+	for i in $(seq 100); do
+		kill -0 "${PID[$name]}" 2>/dev/null || {
+			PID[$name]=
+			cat "$TMP/$name/stdout" "$(log_of "$name")" >&2 2>/dev/null
+			die "$name exited at start"; }
+		[ "$(status_of "$name")" = 200 ] && return 0
+		sleep 0.1
+	done
+	die "$name did not answer 200 within 10 s"
+}
+
+# CPU time (clock ticks) used so far by the server: master and workers.
+cpu_ticks() { # master pid
+	local p t=0 v
+	for p in "$1" $(children "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+		t=$(( t + ${v:-0} ))
+	done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+
+url_of() { echo "http://127.0.0.1:${PORT[$1]}/small.html"; }
+status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1")" 2>/dev/null; }
+
+start_server garcom
+start_server nginx
+
+show_log_tail() { # name from_line
+	local f; f=$(log_of "$1")
+	[ -s "$f" ] || return 0
+	local new; new=$(tail -n +"$2" "$f")
+	[ -n "$new" ] && { echo "---- $1 error log (new lines) ----"; echo "$new" | tail -n 40; echo "----"; }
+	return 0
+}
+
+# ---- wrk --------------------------------------------------------------
+# run_wrk name scenario seconds outfile: returns non-zero if the server died.
+run_wrk() {
+	local name=$1 scen=$2 secs=$3 out=$4 code hdr=() kids_before kids_after loglines
+	local pid=${PID[$name]}
+	code=$(status_of "$name")
+	if [ "$code" != 200 ]; then
+		echo "bench: $name: GET $(url_of "$name") answered '$code' before the run" >&2
+		return 1
+	fi
+	[ "$scen" = close ] && hdr=(-H 'Connection: close')
+	kids_before=$(children "$pid")
+	local t0; t0=$(cpu_ticks "$pid")
+	cut -d' ' -f1 /proc/loadavg >"$out.load"
+	loglines=$(( $(wc -l <"$(log_of "$name")" 2>/dev/null || echo 0) + 1 ))
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --latency "${hdr[@]}" \
+		"$(url_of "$name")" >"$out" 2>&1 &
+	WRK_PID=$!
+	wait "$WRK_PID"; local rc=$?
+	WRK_PID=
+	[ $rc = 0 ] || { echo "bench: wrk exited $rc against $name:" >&2; cat "$out" >&2; }
+	kids_after=$(children "$pid")
+	echo $(( $(cpu_ticks "$pid") - t0 )) >"$out.cpu"
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "bench: $name (pid $pid) DIED during the run; wrk said:" >&2
+		cat "$out" >&2
+		show_log_tail "$name" "$loglines" >&2
+		return 1
+	fi
+	if [ "$kids_before" != "$kids_after" ]; then
+		echo "bench: $name's worker changed during the run ($kids_before -> $kids_after): it crashed and was respawned" >&2
+		show_log_tail "$name" "$loglines" >&2
+	fi
+	if grep -q -e 'Socket errors' -e 'Non-2xx' "$out"; then
+		echo "bench: $name $scen: wrk reported errors:" >&2
+		grep -e 'Socket errors' -e 'Non-2xx' -e 'requests in' "$out" | sed 's/^/    /' >&2
+		show_log_tail "$name" "$loglines" >&2
+	fi
+	return 0
+}
+
+# parse outfile -> "rps p99_ms errors requests server_cpu_s load"
+parse_wrk() {
+	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" '
+	function ms(v) {
+		if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
+		if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
+		if (v ~ /m$/)  { sub(/m$/, "", v);  return v * 60000 }
+		if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
+		return v + 0
+	}
+	/^Requests\/sec:/ { rps = $2 }
+	$1 == "99%" { p99 = ms($2) }
+	/Socket errors:/ {
+		for (i = 1; i <= NF; i++) { v = $i; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) err += v }
+	}
+	/Non-2xx or 3xx responses:/ { err += $NF }
+	/ requests in / { reqs = $1 }
+	END {
+		if (rps == "") rps = "nan"
+		if (p99 == "") p99 = "nan"
+		if (reqs == "") reqs = 0
+		if (load == "") load = "nan"
+		printf "%s %.3f %d %d %.2f %s\n", rps, p99, err, reqs, cpu / hz, load
+	}' "$1"
+}
+
+per_cpu() { # requests cpu_s
+	awk -v n="$1" -v c="$2" 'BEGIN { if (c + 0 > 0) printf "%.0f", n / c; else print "nan" }'
+}
+
+median() { # numbers on stdin, one a line
+	sort -g | awk '{ a[NR] = $1 } END {
+		if (NR == 0) { print "nan"; exit }
+		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# ---- header ---------------------------------------------------------------
+echo "# garcom vs nginx: ${FILE_SIZE}-byte file, wrk -t1 -c$CONNS, ${DURATION}s x $ROUNDS rounds"
+echo
+echo "- garcom: $("$G" -v 2>&1 | head -1) ($(cd "$top" && git describe --always --dirty 2>/dev/null || echo 'no git'))"
+echo "- nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+echo "- kernel $(uname -r), $(nproc --all) CPUs; servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; one worker each"
+echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews req/s; see the per-round load)"
+echo
+
+# ---- warm-up ------------------------------------------------------------
+failed=0
+for scen in $SCENARIOS; do
+	for name in garcom nginx; do
+		run_wrk "$name" "$scen" 1 "$TMP/runs/warmup-$scen-$name.txt" || failed=1
+	done
+done
+[ $failed = 0 ] || die "a server failed during the warm-up"
+
+# ---- measured runs ---------------------------------------------------------
+declare -A RES=()   # "scen name round" -> "rps p99 err"
+for scen in $SCENARIOS; do
+	for r in $(seq "$ROUNDS"); do
+		if [ $((r % 2)) = 1 ]; then order="garcom nginx"; else order="nginx garcom"; fi
+		for name in $order; do
+			out="$TMP/runs/$scen-$name-$r.txt"
+			if [ -z "${PID[$name]}" ]; then
+				RES["$scen $name $r"]="nan nan 0 0 0 nan"
+				continue
+			fi
+			if run_wrk "$name" "$scen" "$DURATION" "$out"; then
+				RES["$scen $name $r"]=$(parse_wrk "$out")
+			else
+				RES["$scen $name $r"]="nan nan 0 0 0 nan"
+				failed=1
+				kill -0 "${PID[$name]}" 2>/dev/null || { wait "${PID[$name]}" 2>/dev/null; PID[$name]=; }
+			fi
+			set -- ${RES["$scen $name $r"]}
+			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  load %s\n' \
+				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$6" >&2
+		done
+	done
+done
+
+# ---- report -----------------------------------------------------------------
+echo "## Per round"
+echo
+echo "| scenario | server | round | req/s | p99 (ms) | errors | requests | server CPU (s) | req per CPU-s | load avg |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for scen in $SCENARIOS; do
+	for name in garcom nginx; do
+		for r in $(seq "$ROUNDS"); do
+			set -- ${RES["$scen $name $r"]}
+			echo "| $scen | $name | $r | $1 | $2 | $3 | $4 | $5 | $(per_cpu "$4" "$5") | $6 |"
+		done
+	done
+done
+echo
+echo "## Summary (median over $ROUNDS rounds; errors summed)"
+echo
+echo "req per CPU-s: requests served per second of CPU time used by the server"
+echo "(master + worker), which is less sensitive to other load on the machine."
+echo
+echo "| scenario | server | req/s | p99 (ms) | errors | req per CPU-s | garcom/nginx req/s | garcom/nginx req per CPU-s |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+for scen in $SCENARIOS; do
+	declare -A MED=() EFF=()
+	for name in garcom nginx; do
+		rps=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$1" = nan ] || echo "$1"; done | median)
+		p99=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$2" = nan ] || echo "$2"; done | median)
+		err=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; echo "$3"; done | awk '{ s += $1 } END { print s + 0 }')
+		eff=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$1" = nan ] || per_cpu "$4" "$5"; echo; done | grep -v -e '^$' -e nan | median)
+		MED[$name]=$rps
+		EFF[$name]=$eff
+		[ "$name" = garcom ] && { g_p99=$p99; g_err=$err; } || { n_p99=$p99; n_err=$err; }
+	done
+	ratio() { awk -v g="$1" -v n="$2" 'BEGIN {
+		if (g == "nan" || n == "nan" || n + 0 == 0) print "n/a"; else printf "%.2f", g / n }'; }
+	printf '| %s | garcom | %.0f | %.2f | %s | %.0f | %s | %s |\n' "$scen" "${MED[garcom]}" "$g_p99" "$g_err" \
+		"${EFF[garcom]}" "$(ratio "${MED[garcom]}" "${MED[nginx]}")" "$(ratio "${EFF[garcom]}" "${EFF[nginx]}")"
+	printf '| %s | nginx | %.0f | %.2f | %s | %.0f | | |\n' "$scen" "${MED[nginx]}" "$n_p99" "$n_err" "${EFF[nginx]}"
+	unset MED EFF
+done
+echo
+
+# Anything the servers logged at warn or above during the whole run.
+for name in garcom nginx; do
+	f=$(log_of "$name")
+	if [ -s "$f" ]; then
+		echo "## $name error log ($(wc -l <"$f") lines, last 20)"
+		echo
+		echo '```'
+		tail -n 20 "$f"
+		echo '```'
+	fi
+done
+
+[ $failed = 0 ] || { echo "bench: some runs failed (see above)" >&2; exit 1; }
+exit 0
