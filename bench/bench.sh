@@ -21,7 +21,8 @@
 #   SCENARIOS="keepalive close"
 #   GARCOM=src/garcom   the binary (copied into the temp dir at the start,
 #                       so a rebuild during the run changes nothing)
-#   NGINX=nginx    the nginx binary
+#   NGINX_BIN=nginx  the nginx binary (not NGINX: nginx reads that variable
+#                    as inherited listening sockets)
 #   KEEP=1         keep the temp dir (logs, configs, raw wrk output)
 #
 # Traffic goes to 127.0.0.1 only. Every daemon started here is stopped by
@@ -37,7 +38,7 @@ ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 FILE_SIZE=${FILE_SIZE:-1024}
 SCENARIOS=${SCENARIOS:-keepalive close}
-NGINX=${NGINX:-nginx}
+NGINX_BIN=${NGINX_BIN:-nginx}
 KEEP=${KEEP:-0}
 SERVER_CPU=0
 CLIENT_CPU=1
@@ -54,7 +55,7 @@ done
 for s in $SCENARIOS; do
 	case $s in keepalive|close) ;; *) die "unknown scenario '$s' (keepalive, close)" ;; esac
 done
-for t in wrk curl taskset "$NGINX"; do
+for t in wrk curl taskset "$NGINX_BIN"; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
 done
 [ -x "$GARCOM" ] || die "$GARCOM not built (run make)"
@@ -72,13 +73,13 @@ children() { # pids of the direct children of $1
 }
 
 stop_server() { # name: TERM the master, wait up to 10 s, then KILL it and its workers
-	local name=$1 pid=${PID[$1]:-} kids i
+	local name=$1 pid=${PID[$1]:-} kids
 	[ -n "$pid" ] || return 0
 	PID[$name]=
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
 	kids=$(children "$pid")
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -124,8 +125,8 @@ G="$TMP/garcom/garcom"
 
 port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 pick_port() { # a free loopback port, different from the ones in $*
-	local p i
-	for i in $(seq 200); do
+	local p
+	for _ in $(seq 200); do
 		p=$(( 20000 + (RANDOM % 20000) ))
 		case " $* " in *" $p "*) continue ;; esac
 		port_busy "$p" || { echo "$p"; return 0; }
@@ -157,7 +158,7 @@ EOF
 
 # Temp paths inside the prefix so nginx touches nothing outside $TMP; only
 # for the modules this nginx has.
-ngx_v=$("$NGINX" -V 2>&1)
+ngx_v=$("$NGINX_BIN" -V 2>&1)
 temp_paths="client_body_temp_path $TMP/nginx/tmp/body;"
 for m in proxy fastcgi uwsgi scgi; do
 	case $ngx_v in *"--without-http_${m}_module"*) ;; *) temp_paths="$temp_paths
@@ -192,7 +193,7 @@ http {
 	}
 }
 EOF
-NGX=("$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log")
+NGX=(env -u NGINX "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log")
 "${NGX[@]}" -t >"$TMP/nginx/test.out" 2>&1 || {
 	cat "$TMP/nginx/test.out" >&2; die "nginx rejected its configuration"; }
 
@@ -200,14 +201,14 @@ NGX=("$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.lo
 log_of() { case $1 in garcom) echo "$TMP/garcom/error.log" ;; nginx) echo "$TMP/nginx/error.log" ;; esac; }
 
 start_server() { # name
-	local name=$1 i
+	local name=$1
 	case $name in
 	garcom) taskset -c "$SERVER_CPU" "$G" -c "$TMP/garcom/garcom.conf" \
 		</dev/null >"$TMP/garcom/stdout" 2>&1 & ;;
 	nginx) taskset -c "$SERVER_CPU" "${NGX[@]}" </dev/null >"$TMP/nginx/stdout" 2>&1 & ;;
 	esac
 	PID[$name]=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		kill -0 "${PID[$name]}" 2>/dev/null || {
 			PID[$name]=
 			cat "$TMP/$name/stdout" "$(log_of "$name")" >&2 2>/dev/null
@@ -228,6 +229,8 @@ cpu_ticks() { # master pid
 	echo "$t"
 }
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# user + nice + system ticks of the server's CPU, all processes together.
+cpu_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
 
 url_of() { echo "http://127.0.0.1:${PORT[$1]}/small.html"; }
 status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1")" 2>/dev/null; }
@@ -255,8 +258,7 @@ run_wrk() {
 	fi
 	[ "$scen" = close ] && hdr=(-H 'Connection: close')
 	kids_before=$(children "$pid")
-	local t0; t0=$(cpu_ticks "$pid")
-	cut -d' ' -f1 /proc/loadavg >"$out.load"
+	local t0 b0; t0=$(cpu_ticks "$pid"); b0=$(cpu_busy)
 	loglines=$(( $(wc -l <"$(log_of "$name")" 2>/dev/null || echo 0) + 1 ))
 	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --latency "${hdr[@]}" \
 		"$(url_of "$name")" >"$out" 2>&1 &
@@ -265,7 +267,10 @@ run_wrk() {
 	WRK_PID=
 	[ $rc = 0 ] || { echo "bench: wrk exited $rc against $name:" >&2; cat "$out" >&2; }
 	kids_after=$(children "$pid")
-	echo $(( $(cpu_ticks "$pid") - t0 )) >"$out.cpu"
+	local t1 b1; t1=$(cpu_ticks "$pid"); b1=$(cpu_busy)
+	echo $(( t1 - t0 )) >"$out.cpu"
+	# CPU time other processes took on the server's CPU during the run.
+	echo "$b0 $b1 $t0 $t1" | awk -v hz="$HZ" '{ o = ($2 - $1) - ($4 - $3); if (o < 0) o = 0; printf "%.2f\n", o / hz }' >"$out.load"
 	if ! kill -0 "$pid" 2>/dev/null; then
 		echo "bench: $name (pid $pid) DIED during the run; wrk said:" >&2
 		cat "$out" >&2
@@ -284,7 +289,7 @@ run_wrk() {
 	return 0
 }
 
-# parse outfile -> "rps p99_ms errors requests server_cpu_s load"
+# parse outfile -> "rps p99_ms errors requests server_cpu_s others_cpu_s"
 parse_wrk() {
 	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" '
 	function ms(v) {
@@ -324,10 +329,11 @@ median() { # numbers on stdin, one a line
 echo "# garcom vs nginx: ${FILE_SIZE}-byte file, wrk -t1 -c$CONNS, ${DURATION}s x $ROUNDS rounds"
 echo
 echo "- garcom: $("$G" -v 2>&1 | head -1) ($(cd "$top" && git describe --always --dirty 2>/dev/null || echo 'no git'))"
-echo "- nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+echo "- nginx: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')"
 echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo "- kernel $(uname -r), $(nproc --all) CPUs; servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; one worker each"
-echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews req/s; see the per-round load)"
+echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine skews req/s: the per-round"
+echo "  table shows the CPU time other processes took on CPU $SERVER_CPU during each run"
 echo
 
 # ---- warm-up ------------------------------------------------------------
@@ -358,8 +364,8 @@ for scen in $SCENARIOS; do
 				kill -0 "${PID[$name]}" 2>/dev/null || { wait "${PID[$name]}" 2>/dev/null; PID[$name]=; }
 			fi
 			set -- ${RES["$scen $name $r"]}
-			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  load %s\n' \
-				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$6" >&2
+			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  others on CPU %s %ss\n' \
+				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$SERVER_CPU" "$6" >&2
 		done
 	done
 done
@@ -367,7 +373,7 @@ done
 # ---- report -----------------------------------------------------------------
 echo "## Per round"
 echo
-echo "| scenario | server | round | req/s | p99 (ms) | errors | requests | server CPU (s) | req per CPU-s | load avg |"
+echo "| scenario | server | round | req/s | p99 (ms) | errors | requests | server CPU (s) | req per CPU-s | others on server CPU (s) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scen in $SCENARIOS; do
 	for name in garcom nginx; do

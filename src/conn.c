@@ -36,11 +36,11 @@ ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_
 	}
 }
 
-int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, uint64_t deadline_ms)
+int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, unsigned timeout_ms)
 {
 	while (iovcnt > 0) {
 		if (!(src->ready & (NP_WRITABLE | NP_ERROR))) {
-			int w = netpoll_wait(src, NP_WRITABLE, deadline_ms);
+			int w = netpoll_wait(src, NP_WRITABLE, netpoll_now(src->np) + timeout_ms);
 			if (w < 0)
 				return w;
 		}
@@ -70,11 +70,11 @@ int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, uint64_t d
 	return 0;
 }
 
-int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, uint64_t deadline_ms)
+int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, unsigned timeout_ms)
 {
 	while (count > 0) {
 		if (!(src->ready & (NP_WRITABLE | NP_ERROR))) {
-			int w = netpoll_wait(src, NP_WRITABLE, deadline_ms);
+			int w = netpoll_wait(src, NP_WRITABLE, netpoll_now(src->np) + timeout_ms);
 			if (w < 0)
 				return w;
 		}

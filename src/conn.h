@@ -22,12 +22,13 @@ static inline bool conn_readable(const struct np_source *src)
 	return src->ready & (NP_READABLE | NP_ERROR);
 }
 
-/* Write all of iov (which it modifies). Returns 0 or -errno. */
-int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, uint64_t deadline_ms);
+/* Write all of iov (which it modifies). The peer must take some bytes every
+ * timeout_ms (nginx's send_timeout), else -ETIMEDOUT. Returns 0 or -errno. */
+int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, unsigned timeout_ms);
 
-/* sendfile count bytes of fd from *off (advanced). Returns 0 or -errno;
- * -ENODATA if the file shrank under us. */
-int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, uint64_t deadline_ms);
+/* sendfile count bytes of fd from *off (advanced), same timeout rule.
+ * Returns 0 or -errno; -ENODATA if the file shrank under us. */
+int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, unsigned timeout_ms);
 
 /* Fixed-size buffers handed out per active connection and taken back when
  * it goes idle: no malloc on the request path once warm. */

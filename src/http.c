@@ -234,15 +234,15 @@ static void out_push(struct http_out *out, const void *p, size_t n)
 
 static int out_flush(struct http_out *out)
 {
-	uint64_t deadline = netpoll_now(out->src->np) + out->send_timeout_ms;
 	int r = 0;
 	if (out->niov)
-		r = conn_writev(out->src, out->iov, out->niov, deadline);
+		r = conn_writev(out->src, out->iov, out->niov, out->send_timeout_ms);
 	out->niov = 0;
 	out->used = 0;
 	if (out->file.fd >= 0) {
 		if (r == 0)
-			r = conn_sendfile(out->src, out->file.fd, &out->file.off, out->file.len, deadline);
+			r = conn_sendfile(out->src, out->file.fd, &out->file.off, out->file.len,
+					   out->send_timeout_ms);
 		if (out->file.close)
 			close(out->file.fd);
 		out->file.fd = -1;

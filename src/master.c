@@ -201,8 +201,9 @@ static unsigned running(const struct master *m)
 static void signal_workers(struct master *m, int sig)
 {
 	for (unsigned i = 0; i < m->nworkers; i++)
-		if (m->slots[i].pid)
-			kill(m->slots[i].pid, sig);
+		if (m->slots[i].pid && kill(m->slots[i].pid, sig) < 0)
+			log_error("cannot signal worker %u (pid %d): %s", i, (int)m->slots[i].pid,
+				  strerror(errno));
 }
 
 static void stop_workers(struct master *m, int sig, const sigset_t *wait_set)
@@ -212,16 +213,24 @@ static void stop_workers(struct master *m, int sig, const sigset_t *wait_set)
 	while (running(m)) {
 		uint64_t now = now_ms();
 		if (now >= deadline) {
+			if (sig == SIGKILL) {
+				/* Even SIGKILL did not end them (we may lack the right
+				 * to signal them): do not hang the stop. */
+				log_error("%u worker(s) did not exit; giving up on them", running(m));
+				return;
+			}
 			log_warn("workers still running after the shutdown timeout: killing them");
 			signal_workers(m, SIGKILL);
-			deadline = UINT64_MAX;
+			sig = SIGKILL;
+			deadline = now + 5000;
 		}
 		struct timespec ts = { 0, 100 * 1000000 };
 		siginfo_t si;
 		int sig2 = sigtimedwait(wait_set, &si, &ts);
-		if (sig2 == SIGINT || (sig2 == SIGTERM && sig != SIGKILL)) {
+		if (sig != SIGKILL && (sig2 == SIGINT || sig2 == SIGTERM)) {
 			signal_workers(m, SIGKILL); /* second signal: fast stop */
 			sig = SIGKILL;
+			deadline = now_ms() + 5000;
 		}
 		reap(m, true);
 	}

@@ -98,7 +98,7 @@ static int open_index(const struct static_root *root, const struct clean_path *c
 }
 
 int static_serve(const struct static_root *root, const struct http_request *req,
-		 struct http_reply *reply, struct http_out *out)
+		 const struct clean_path *cp, struct http_reply *reply, struct http_out *out)
 {
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
 		http_reply_error(reply, 405);
@@ -106,18 +106,12 @@ int static_serve(const struct static_root *root, const struct http_request *req,
 		reply->headers_len = strlen(reply->headers);
 		return 0;
 	}
-	struct clean_path cp;
-	enum path_result pr = path_clean(req->buf + req->target.off, req->target.len, &cp);
-	if (pr == PATH_TOO_LONG)
-		return error(reply, 414);
-	if (pr != PATH_OK)
-		return error(reply, 400);
-	if (cp.has_dot_segment)
+	if (cp->has_dot_segment)
 		return error(reply, 404);
 
-	const char *name = cp.rel;
-	size_t name_len = cp.len;
-	int fd = path_open_beneath(root->dirfd, cp.rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	const char *name = cp->rel;
+	size_t name_len = cp->len;
+	int fd = path_open_beneath(root->dirfd, cp->rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return error(reply, status_for_errno(-fd));
 	struct stat st;
@@ -128,9 +122,9 @@ int static_serve(const struct static_root *root, const struct http_request *req,
 	char index_name[PATH_BUF + 256];
 	if (S_ISDIR(st.st_mode)) {
 		close(fd);
-		if (!cp.trailing_slash && !(cp.len == 1 && cp.rel[0] == '.'))
+		if (!cp->trailing_slash && !(cp->len == 1 && cp->rel[0] == '.'))
 			return redirect_dir(req, reply, out);
-		fd = open_index(root, &cp, index_name, sizeof index_name);
+		fd = open_index(root, cp, index_name, sizeof index_name);
 		if (fd < 0)
 			return error(reply, status_for_errno(-fd));
 		if (fstat(fd, &st) < 0) {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "path.h"
 
 struct static_root {
 	int dirfd;           /* O_PATH directory of the root, opened once */
@@ -18,7 +19,8 @@ int static_root_open(struct static_root *root, const char *path, char *const *in
 		     size_t nindex);
 void static_root_close(struct static_root *root);
 
+/* cp: the request's path, cleaned by path_clean(). */
 int static_serve(const struct static_root *root, const struct http_request *req,
-		 struct http_reply *reply, struct http_out *out);
+		 const struct clean_path *cp, struct http_reply *reply, struct http_out *out);
 
 #endif

@@ -26,25 +26,17 @@
 #include "http.h"
 #include "log.h"
 #include "netpoll.h"
-#include "static.h"
+#include "route.h"
 
 /* Stacks and buffers kept for reuse after a burst; beyond this they go back
  * to the system, so a burst does not pin its high-water mark forever. */
 #define POOL_IDLE 128
 
-struct site {
-	const struct config_server *cfg;
-	struct static_root root;
-	struct static_root *loc_roots; /* per location; dirfd -1: the server's */
-};
-
 struct listener {
 	struct np_source src;
 	struct worker *w;
 	const struct config_listen *addr;
-	struct site **sites; /* servers on this address, in config order */
-	size_t nsites;
-	struct site *default_site;
+	const struct route_addr *routes;
 };
 
 struct worker {
@@ -60,88 +52,18 @@ struct worker {
 	bool accept_paused;
 	struct listener *listeners;
 	size_t nlisteners;
-	struct site *sites;
+	struct route_table *routes;
 	struct np_source sig;
 	int sigfd;
 	unsigned long long requests, accepted;
 };
-
-/* ---- routing ---- */
-
-static bool host_matches(const char *name, const char *host, size_t len)
-{
-	size_t n = strlen(name);
-	if (name[0] == '*' && name[1] == '.') /* *.example.com */
-		return len > n - 1 && strncasecmp(host + len - (n - 1), name + 1, n - 1) == 0;
-	if (n >= 2 && name[n - 1] == '*' && name[n - 2] == '.') /* example.* */
-		return len > n - 1 && strncasecmp(host, name, n - 1) == 0;
-	return len == n && strncasecmp(host, name, n) == 0;
-}
-
-static struct site *route_server(struct listener *l, const struct http_request *req)
-{
-	const char *host = req->buf + req->host.off;
-	size_t len = req->host.len;
-	/* Host without its port; a bracketed IPv6 literal keeps its colons. */
-	const char *colon = len && host[0] != '[' ? memchr(host, ':', len) : NULL;
-	if (colon)
-		len = (size_t)(colon - host);
-	if (len && host[len - 1] == '.')
-		len--; /* "example.com." is example.com */
-	for (size_t i = 0; i < l->nsites; i++) {
-		const struct config_server *s = l->sites[i]->cfg;
-		for (size_t k = 0; k < s->nnames; k++)
-			if (host_matches(s->names[k], host, len))
-				return l->sites[i];
-	}
-	return l->default_site;
-}
-
-/* Longest matching prefix (exact ones match the path only); -1: none. */
-static int route_location(const struct config_server *s, const struct http_request *req)
-{
-	const char *t = req->buf + req->target.off;
-	size_t tl = req->target.len;
-	const char *q = memchr(t, '?', tl);
-	if (q)
-		tl = (size_t)(q - t);
-	size_t best = 0;
-	int found = -1;
-	for (size_t i = 0; i < s->nlocations; i++) {
-		const struct config_location *loc = &s->locations[i];
-		size_t pl = strlen(loc->prefix);
-		bool hit = loc->exact ? (pl == tl && memcmp(t, loc->prefix, pl) == 0)
-				      : (pl <= tl && memcmp(t, loc->prefix, pl) == 0);
-		if (hit && pl > best) {
-			best = pl;
-			found = (int)i;
-		}
-	}
-	return found;
-}
 
 static int handle(void *owner, const struct http_request *req, struct http_reply *reply,
 		  struct http_out *out)
 {
 	struct listener *l = owner;
 	l->w->requests++;
-	struct site *site = route_server(l, req);
-	int loc = route_location(site->cfg, req);
-	const struct static_root *root = &site->root;
-	if (loc >= 0) {
-		if (site->cfg->locations[loc].proxy) {
-			/* The reverse proxy is not built yet: say so plainly. */
-			http_reply_error(reply, 502);
-			return 0;
-		}
-		if (site->loc_roots[loc].dirfd >= 0)
-			root = &site->loc_roots[loc];
-	}
-	if (root->dirfd < 0) {
-		http_reply_error(reply, 404);
-		return 0;
-	}
-	return static_serve(root, req, reply, out);
+	return route_handle(l->routes, req, reply, out);
 }
 
 /* ---- connections ---- */
@@ -264,6 +186,9 @@ static void signal_ready(struct np_source *src)
 		case SIGUSR1:
 			log_reopen();
 			break;
+		case SIGHUP: /* only reaches a worker running without a master */
+			log_warn("SIGHUP: reloading is not supported yet; restart to apply changes");
+			break;
 		default: /* SIGTERM, SIGINT, SIGQUIT */
 			netpoll_stop(w->np);
 		}
@@ -275,48 +200,9 @@ static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
 
 /* ---- setup ---- */
 
-static int open_sites(struct worker *w)
-{
-	int id = w->id;
-	const struct config *cfg = w->cfg;
-	w->sites = calloc(cfg->nservers, sizeof *w->sites);
-	if (!w->sites)
-		return -1;
-	for (size_t i = 0; i < cfg->nservers; i++) {
-		const struct config_server *s = &cfg->servers[i];
-		struct site *site = &w->sites[i];
-		site->cfg = s;
-		site->root.dirfd = -1;
-		int r = s->root ? static_root_open(&site->root, s->root, s->index, s->nindex) : 0;
-		if (r < 0) {
-			log_error("root %s: %s", s->root, strerror(-r));
-			return -1;
-		}
-		site->loc_roots = calloc(s->nlocations ? s->nlocations : 1, sizeof *site->loc_roots);
-		if (!site->loc_roots)
-			return -1;
-		for (size_t k = 0; k < s->nlocations; k++) {
-			site->loc_roots[k].dirfd = -1;
-			if (s->locations[k].proxy && id == 0)
-				log_warn("%s:%d: proxy is not supported yet: %s answers 502",
-					 s->locations[k].file, s->locations[k].line, s->locations[k].prefix);
-			if (!s->locations[k].root)
-				continue;
-			r = static_root_open(&site->loc_roots[k], s->locations[k].root, s->index,
-					     s->nindex);
-			if (r < 0) {
-				log_error("root %s: %s", s->locations[k].root, strerror(-r));
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static int open_listeners(struct worker *w, const int *fds, const struct config_listen *const *addrs,
 			  size_t n)
 {
-	const struct config *cfg = w->cfg;
 	w->listeners = calloc(n, sizeof *w->listeners);
 	if (!w->listeners)
 		return -1;
@@ -325,20 +211,7 @@ static int open_listeners(struct worker *w, const int *fds, const struct config_
 		struct listener *l = &w->listeners[i];
 		l->w = w;
 		l->addr = addrs[i];
-		l->sites = calloc(cfg->nservers, sizeof *l->sites);
-		if (!l->sites)
-			return -1;
-		for (size_t s = 0; s < cfg->nservers; s++) {
-			const struct config_server *srv = &cfg->servers[s];
-			for (size_t k = 0; k < srv->nlistens; k++) {
-				if (!config_listen_equal(&srv->listens[k], addrs[i]))
-					continue;
-				l->sites[l->nsites++] = &w->sites[s];
-				if (!l->default_site || (srv->is_default && !l->default_site->cfg->is_default))
-					l->default_site = &w->sites[s];
-				break;
-			}
-		}
+		l->routes = route_addr_for(w->routes, addrs[i]);
 		if (netpoll_add(w->np, &l->src, fds[i], &listener_ops) < 0)
 			return -1;
 	}
@@ -394,6 +267,7 @@ static int table_size(void)
 int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	       const struct config_listen *const *addrs, size_t naddrs)
 {
+	pid_t master_pid = getppid();
 	struct worker w = { .cfg = cfg, .id = id, .sigfd = -1 };
 	int status = 1;
 	log_set_worker(id);
@@ -424,7 +298,8 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		log_error("worker %d: out of memory at start", id);
 		goto out;
 	}
-	if (open_sites(&w) < 0 || open_listeners(&w, listen_fds, addrs, naddrs) < 0)
+	w.routes = route_build(cfg, id == 0);
+	if (!w.routes || open_listeners(&w, listen_fds, addrs, naddrs) < 0)
 		goto out;
 
 	sigset_t set;
@@ -433,12 +308,20 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sigfd < 0 || netpoll_add(w.np, &w.sig, w.sigfd, &signal_ops) < 0)
 		goto out;
 	if (drop_privileges(cfg) < 0)
 		goto out;
+	/* Changing credentials clears the parent-death signal: set it again,
+	 * and check the master did not die in between. */
+	if (cfg->master_process) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master_pid)
+			goto out;
+	}
 
 	log_debug("worker %d serving", id);
 	int r = netpoll_run(w.np);

@@ -1,0 +1,23 @@
+/* route: request -> server (by listen address and Host) -> location (by
+ * longest prefix of the decoded path) -> handler. Built once per worker from
+ * the config model; knows the request model, not sockets or epoll. */
+#ifndef GARCOM_ROUTE_H
+#define GARCOM_ROUTE_H
+
+#include "config.h"
+#include "http.h"
+
+struct route_table;
+struct route_addr; /* the servers listening on one address */
+
+/* Opens every document root. NULL (and a logged reason) on failure. */
+struct route_table *route_build(const struct config *cfg, bool log_warnings);
+void route_free(struct route_table *t);
+
+const struct route_addr *route_addr_for(const struct route_table *t,
+					const struct config_listen *addr);
+
+int route_handle(const struct route_addr *ra, const struct http_request *req,
+		 struct http_reply *reply, struct http_out *out);
+
+#endif
