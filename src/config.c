@@ -109,28 +109,38 @@ static void push_error(struct loader *ld, uintptr_t ord, char *text)
 	ld->nerrs++;
 }
 
-static void vfail(struct loader *ld, const config_setting_t *s, const char *fmt,
-		  va_list ap)
+/* Where an error about s is told (the nearest setting that has a line) and
+ * its place among the errors: the order of the file. */
+static const config_setting_t *place(const config_setting_t *s, uintptr_t *ord)
 {
 	const config_setting_t *at = s;
-	char *msg, *text = NULL;
-	uintptr_t ord;
 
 	while (config_setting_parent(at) != NULL &&
 	       (config_setting_source_line(at) == 0 ||
 		config_setting_source_file(at) == NULL))
 		at = config_setting_parent(at);
 	/* Errors about the whole file (no server at all) come last. */
-	ord = config_setting_parent(at) ? (uintptr_t)config_setting_get_hook(at)
-					: UINTPTR_MAX;
+	*ord = config_setting_parent(at) ? (uintptr_t)config_setting_get_hook(at)
+					 : UINTPTR_MAX;
+	return at;
+}
+
+static void vfail(struct loader *ld, const config_setting_t *s, const char *file,
+		  unsigned line, const char *fmt, va_list ap)
+{
+	char *msg, *text = NULL;
+	uintptr_t ord;
+	const config_setting_t *at = place(s, &ord);
+
+	if (file == NULL) {
+		file = config_intern(ld, config_setting_source_file(at));
+		line = config_setting_source_line(at) ? config_setting_source_line(at) : 1;
+	}
 	if (vasprintf(&msg, fmt, ap) < 0) {
 		ld->oom = true;
 		return;
 	}
-	if (asprintf(&text, "%s:%u: %s",
-		     config_intern(ld, config_setting_source_file(at)),
-		     config_setting_source_line(at) ? config_setting_source_line(at) : 1,
-		     msg) < 0)
+	if (asprintf(&text, "%s:%u: %s", file, line, msg) < 0)
 		text = NULL;
 	free(msg);
 	push_error(ld, ord, text);
@@ -141,7 +151,17 @@ void config_fail(struct loader *ld, const config_setting_t *s, const char *fmt, 
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfail(ld, s, fmt, ap);
+	vfail(ld, s, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void config_fail_at(struct loader *ld, const config_setting_t *s, const char *file,
+		    unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(ld, s, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -476,6 +496,9 @@ static struct config *new_config(const char *path)
 	cfg->limits.header_size = 8192;
 	cfg->limits.body_size = 1 << 20;
 	cfg->limits.requests_per_connection = 10000;
+	cfg->file_cache_entries = 10000;
+	cfg->file_cache_valid_ms = 1000;
+	cfg->file_cache_max_size = 64 << 10;
 	return cfg;
 }
 
@@ -625,6 +648,9 @@ void config_free(struct config *cfg)
 			free(srv->locations[j].proxy);
 		}
 		free(srv->locations);
+		for (size_t j = 0; j < srv->nerror_pages; j++)
+			free(srv->error_pages[j].uri);
+		free(srv->error_pages);
 		free(srv->listens);
 		free_strings(srv->names, srv->nnames);
 		free(srv->root);
@@ -643,6 +669,12 @@ void config_free(struct config *cfg)
 	free(cfg->pid_file);
 	free(cfg->error_log);
 	free(cfg->sites);
+	free(cfg->mime_types);
+	for (size_t i = 0; i < cfg->nmime; i++) {
+		free(cfg->mime[i].ext);
+		free(cfg->mime[i].type);
+	}
+	free(cfg->mime);
 	free_strings(cfg->files, cfg->nfiles);
 	free(cfg);
 }

@@ -20,12 +20,34 @@ struct config_listen {
 	char text[64]; /* as written: "0.0.0.0:8080", "[::]:8080" */
 };
 
+enum follow_symlinks { FOLLOW_INSIDE = 0, FOLLOW_ALWAYS, FOLLOW_NEVER };
+
+#define EXPIRES_OFF (-1L)     /* no Cache-Control */
+#define EXPIRES_INHERIT (-2L) /* a location without its own: the server's */
+/* LONG_MAX = "max" (10 years, as nginx) */
+
+/* How static files are served. A server sets them (defaults below); a
+ * location may override each one, else it inherits (-1 / EXPIRES_INHERIT). */
+struct config_static {
+	int8_t follow_symlinks; /* enum follow_symlinks; default FOLLOW_INSIDE */
+	int8_t serve_dotfiles;  /* bool, default false */
+	int8_t autoindex;       /* bool, default false */
+	int8_t precompressed;   /* bool, default false */
+	long expires;           /* seconds, EXPIRES_OFF (default), LONG_MAX */
+};
+
+/* "404 /404.html" and "500 502 503 504 /50x.html" (nginx's error_page). */
+struct config_error_page {
+	int status;
+	char *uri; /* a path under the server's root, starting with '/' */
+};
+
 struct config_location {
 	char *prefix;
 	bool exact;
 	char *root;    /* NULL: the server's */
 	char *proxy;   /* NULL: static; else an upstream name or http:// URL */
-	long expires;  /* seconds; -1 = off (not set), LONG_MAX = "max" */
+	struct config_static stat; /* -1 / EXPIRES_INHERIT: the server's */
 	const char *file;
 	int line;
 };
@@ -42,6 +64,9 @@ struct config_server {
 	char **index; /* default: { "index.html" } */
 	size_t nindex;
 	char *access_log; /* NULL = off */
+	struct config_static stat; /* never "inherit" here */
+	struct config_error_page *error_pages; /* one entry per status */
+	size_t nerror_pages;
 	struct config_location *locations;
 	size_t nlocations;
 	const char *file; /* where the server block starts */
@@ -78,6 +103,15 @@ struct config {
 		uint64_t body_size;            /* default 1m, 0 = no limit */
 		unsigned requests_per_connection; /* 0 = no limit */
 	} limits;
+	/* Per-worker open-file cache. */
+	unsigned file_cache_entries; /* 0 = no cache; default 10000 */
+	unsigned file_cache_valid_ms; /* revalidate with a stat; default 1 s */
+	size_t file_cache_max_size;  /* bodies kept in memory up to; default 64k */
+	/* mime_types: extra "type ext ext..." lines (the /etc/mime.types
+	 * format), applied over the built-in table; later lines win. */
+	char *mime_types; /* the file, NULL = none */
+	struct config_mime { char *ext; char *type; } *mime;
+	size_t nmime;
 	struct config_server *servers;
 	size_t nservers;
 	struct config_upstream *upstreams;

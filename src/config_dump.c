@@ -8,9 +8,8 @@
 #include <string.h>
 
 /* libconfig reads \" \\ \f \n \r \t and \xNN; bytes from 0x80 are kept. */
-static void put_string(FILE *out, const char *s)
+static void put_escaped(FILE *out, const char *s)
 {
-	fputc('"', out);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 
@@ -21,6 +20,12 @@ static void put_string(FILE *out, const char *s)
 		else
 			fputc(c, out);
 	}
+}
+
+static void put_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	put_escaped(out, s);
 	fputc('"', out);
 }
 
@@ -99,6 +104,41 @@ static void put_listens(FILE *out, const struct config_listen *v, size_t n)
 	fputs(" ]", out);
 }
 
+static const char *const follow_names[] = { "inside", "always", "never" };
+
+static void put_expires(FILE *out, long v)
+{
+	if (v == EXPIRES_OFF)
+		fputs("\"off\"", out);
+	else if (v == LONG_MAX)
+		fputs("\"max\"", out);
+	else if (v == 0)
+		fputs("0", out);
+	else
+		put_duration(out, (uint64_t)v * 1000);
+}
+
+/* A location shows only what it sets; the rest is its server's. */
+static void put_location_static(FILE *out, const struct config_static *st)
+{
+	static const char *const bools[] = { "false", "true" };
+
+	if (st->follow_symlinks >= 0)
+		fprintf(out, " follow_symlinks = \"%s\";",
+			follow_names[st->follow_symlinks]);
+	if (st->serve_dotfiles >= 0)
+		fprintf(out, " serve_dotfiles = %s;", bools[st->serve_dotfiles != 0]);
+	if (st->autoindex >= 0)
+		fprintf(out, " autoindex = %s;", bools[st->autoindex != 0]);
+	if (st->precompressed >= 0)
+		fprintf(out, " precompressed = %s;", bools[st->precompressed != 0]);
+	if (st->expires != EXPIRES_INHERIT) {
+		fputs(" expires = ", out);
+		put_expires(out, st->expires);
+		fputc(';', out);
+	}
+}
+
 static void put_location(FILE *out, const struct config_location *loc, bool last)
 {
 	fputs("\t\t\t{ prefix = ", out);
@@ -114,13 +154,34 @@ static void put_location(FILE *out, const struct config_location *loc, bool last
 		put_string(out, loc->proxy);
 		fputc(';', out);
 	}
-	if (loc->expires == -1)
-		fputs(" expires = \"off\";", out);
-	else if (loc->expires == LONG_MAX)
-		fputs(" expires = \"max\";", out);
-	else
-		fprintf(out, " expires = %ld;", loc->expires);
+	put_location_static(out, &loc->stat);
 	fprintf(out, " }%s\n", last ? "" : ",");
+}
+
+static void put_server_static(FILE *out, const struct config_static *st)
+{
+	fprintf(out, "\t\tfollow_symlinks = \"%s\";\n", follow_names[st->follow_symlinks]);
+	fprintf(out, "\t\tserve_dotfiles = %s;\n", st->serve_dotfiles ? "true" : "false");
+	fprintf(out, "\t\tautoindex = %s;\n", st->autoindex ? "true" : "false");
+	fprintf(out, "\t\tprecompressed = %s;\n", st->precompressed ? "true" : "false");
+	fputs("\t\texpires = ", out);
+	put_expires(out, st->expires);
+	fputs(";\n", out);
+}
+
+/* One entry per URI, as written: "500 502 503 504 /50x.html". Only
+ * neighbours are joined, so the order of the statuses is kept. */
+static void put_error_pages(FILE *out, const struct config_error_page *v, size_t n)
+{
+	fputs("\t\terror_pages = [", out);
+	for (size_t i = 0, j; i < n; i = j) {
+		fputs(i == 0 ? " \"" : ", \"", out);
+		for (j = i; j < n && strcmp(v[j].uri, v[i].uri) == 0; j++)
+			fprintf(out, "%d ", v[j].status);
+		put_escaped(out, v[i].uri);
+		fputc('"', out);
+	}
+	fputs(" ];\n", out);
 }
 
 static void put_server(FILE *out, const struct config_server *srv, bool last)
@@ -139,7 +200,10 @@ static void put_server(FILE *out, const struct config_server *srv, bool last)
 	put_strings(out, srv->index, srv->nindex);
 	fputs(";\n\t\taccess_log = ", out);
 	put_string(out, srv->access_log ? srv->access_log : "off");
-	fputs(";\n\t\tlocations = (\n", out);
+	fputs(";\n", out);
+	put_server_static(out, &srv->stat);
+	put_error_pages(out, srv->error_pages, srv->nerror_pages);
+	fputs("\t\tlocations = (\n", out);
 	for (size_t i = 0; i < srv->nlocations; i++)
 		put_location(out, &srv->locations[i], i + 1 == srv->nlocations);
 	fprintf(out, "\t\t);\n\t}%s\n", last ? "" : ",");
@@ -180,6 +244,15 @@ void config_dump(const struct config *cfg, FILE *out)
 	put_optional(out, "error_log", cfg->error_log);
 	fprintf(out, "log_level = \"%s\";\n", levels[cfg->log_level]);
 	put_optional(out, "sites", cfg->sites);
+	fprintf(out, "file_cache_entries = %u;\nfile_cache_valid = ",
+		cfg->file_cache_entries);
+	put_duration(out, cfg->file_cache_valid_ms);
+	fputs(";\nfile_cache_max_size = ", out);
+	put_size(out, cfg->file_cache_max_size);
+	fputs(";\n", out);
+	put_optional(out, "mime_types", cfg->mime_types);
+	if (cfg->mime_types != NULL)
+		fprintf(out, "# (%zu extensions read from it)\n", cfg->nmime);
 
 	fputs("\ntimeouts = {\n\theader = ", out);
 	put_duration(out, cfg->timeouts.header_ms);

@@ -512,10 +512,12 @@ static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,
 	store_string(ld, obj, k, v);
 }
 
+/* A server's or a location's: "off" is EXPIRES_OFF in both, so a location
+ * can turn off what its server sets. */
 static void set_expires(struct loader *ld, const config_setting_t *s, void *obj,
 			const struct key *k)
 {
-	struct config_location *loc = obj;
+	long *expires = field(obj, k);
 	char hi[32];
 	int64_t v;
 
@@ -524,11 +526,11 @@ static void set_expires(struct loader *ld, const config_setting_t *s, void *obj,
 		uint64_t ms;
 
 		if (strcmp(text, "off") == 0) {
-			loc->expires = -1;
+			*expires = EXPIRES_OFF;
 			return;
 		}
 		if (strcmp(text, "max") == 0) {
-			loc->expires = LONG_MAX;
+			*expires = LONG_MAX;
 			return;
 		}
 		if (config_parse_duration_ms(text, &ms) < 0) {
@@ -553,7 +555,307 @@ static void set_expires(struct loader *ld, const config_setting_t *s, void *obj,
 			    hi);
 		return;
 	}
-	loc->expires = (long)v;
+	*expires = (long)v;
+}
+
+/* The int8_t switches of struct config_static, where -1 is "not set". */
+static void set_flag(struct loader *ld, const config_setting_t *s, void *obj,
+		     const struct key *k)
+{
+	int8_t v = config_setting_get_bool(s) ? 1 : 0;
+
+	(void)ld;
+	memcpy(field(obj, k), &v, sizeof(v));
+}
+
+static void set_follow_symlinks(struct loader *ld, const config_setting_t *s, void *obj,
+				const struct key *k)
+{
+	/* in the order of enum follow_symlinks */
+	static const char *const names[] = { "inside", "always", "never" };
+	const char *v = config_setting_get_string(s);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			int8_t f = (int8_t)i;
+
+			memcpy(field(obj, k), &f, sizeof(f));
+			return;
+		}
+	}
+	config_fail(ld, s, "'%s' must be one of inside, always, never (not \"%s\")",
+		    k->name, v);
+}
+
+#define BLANKS " \t\r\n\v\f"
+
+static bool has_status(const struct config_server *srv, int status)
+{
+	for (size_t i = 0; i < srv->nerror_pages; i++) {
+		if (srv->error_pages[i].status == status)
+			return true;
+	}
+	return false;
+}
+
+static void bad_error_page(struct loader *ld, const config_setting_t *e,
+			   const struct key *k, const char *text)
+{
+	config_fail(ld, e,
+		    "'%s' entry \"%s\" must be one or more statuses then a URI, like "
+		    "\"500 502 /50x.html\"",
+		    k->name, text);
+}
+
+/* "404 /404.html", "500 502 503 504 /50x.html": nginx's error_page, as
+ * strings since a libconfig name cannot start with a digit. An entry is
+ * taken whole or not at all. */
+static void add_error_page(struct loader *ld, const config_setting_t *e,
+			   struct config_server *srv, const struct key *k)
+{
+	const char *text = config_setting_get_string(e);
+	char *copy = config_xstrdup(ld, text), *save, **tok = NULL;
+	size_t ntok = 0;
+	bool bad = false;
+
+	if (copy == NULL)
+		return;
+	/* at most one word per two bytes of text */
+	tok = calloc(strlen(text) / 2 + 1, sizeof(*tok));
+	if (tok == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	for (char *t = strtok_r(copy, BLANKS, &save); t != NULL;
+	     t = strtok_r(NULL, BLANKS, &save))
+		tok[ntok++] = t;
+	if (ntok < 2) {
+		bad_error_page(ld, e, k, text);
+		goto out;
+	}
+	for (size_t i = 0; i + 1 < ntok; i++) {
+		if (tok[i][0] == '/') {
+			bad_error_page(ld, e, k, text);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i + 1 < ntok; i++) {
+		size_t digits = strspn(tok[i], "0123456789");
+		int status = digits == 3 && tok[i][3] == '\0' ? atoi(tok[i]) : 0;
+		bool twice = has_status(srv, status);
+
+		for (size_t j = 0; j < i && !twice; j++)
+			twice = strcmp(tok[j], tok[i]) == 0;
+		if (status < 300 || status > 599) {
+			config_fail(ld, e,
+				    "'%s' entry \"%s\": status '%s' must be a number "
+				    "from 300 to 599",
+				    k->name, text, tok[i]);
+			bad = true;
+		} else if (twice) {
+			config_fail(ld, e, "'%s': status %d is listed twice", k->name,
+				    status);
+			bad = true;
+		}
+	}
+	if (tok[ntok - 1][0] != '/') {
+		config_fail(ld, e,
+			    "'%s' entry \"%s\": the URI must start with '/' (not \"%s\")",
+			    k->name, text, tok[ntok - 1]);
+		bad = true;
+	}
+	for (size_t i = 0; i + 1 < ntok && !bad; i++) {
+		struct config_error_page *p = config_grow(ld, srv->error_pages,
+							  &srv->nerror_pages, sizeof(*p));
+
+		if (p == NULL)
+			break;
+		srv->error_pages = p;
+		p[srv->nerror_pages].status = atoi(tok[i]);
+		p[srv->nerror_pages].uri = config_xstrdup(ld, tok[ntok - 1]);
+		srv->nerror_pages++;
+	}
+out:
+	free(tok);
+	free(copy);
+}
+
+static void set_error_pages(struct loader *ld, const config_setting_t *s, void *obj,
+			    const struct key *k)
+{
+	int n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		add_error_page(ld, s, obj, k);
+		return;
+	}
+	n = string_count(ld, s, k);
+	for (int i = 0; i < n; i++)
+		add_error_page(ld, config_setting_get_elem(s, (unsigned)i), obj, k);
+}
+
+/* ---- mime_types: a file in the format of /etc/mime.types */
+
+/* RFC 9110's token, which both halves of a media type are */
+static bool is_token(const char *p, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)p[i]) &&
+		    strchr("!#$%&'*+-.^_`|~", p[i]) == NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool is_media_type(const char *t)
+{
+	const char *slash = strchr(t, '/');
+
+	return slash != NULL && is_token(t, (size_t)(slash - t)) &&
+	       is_token(slash + 1, strlen(slash + 1));
+}
+
+static int add_mime(struct loader *ld, const char *ext, const char *type)
+{
+	struct config *cfg = ld->cfg;
+	struct config_mime *m = config_grow(ld, cfg->mime, &cfg->nmime, sizeof(*m));
+
+	if (m == NULL)
+		return -1;
+	cfg->mime = m;
+	m += cfg->nmime;
+	m->ext = config_xstrdup(ld, ext);
+	m->type = config_xstrdup(ld, type);
+	cfg->nmime++;
+	for (char *c = m->ext; c != NULL && *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return m->ext && m->type ? 0 : -1;
+}
+
+static int by_ext_then_place(const void *a, const void *b)
+{
+	const struct config_mime *x = *(struct config_mime *const *)a;
+	const struct config_mime *y = *(struct config_mime *const *)b;
+	int c = strcmp(x->ext, y->ext);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* Keep the last line's type for each extension, in the order of the file:
+ * the model holds one answer per extension. */
+static void dedupe_mime(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	struct config_mime **by = malloc(cfg->nmime * sizeof(*by) + 1);
+	size_t w = 0;
+
+	if (by == NULL) {
+		ld->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < cfg->nmime; i++)
+		by[i] = &cfg->mime[i];
+	qsort(by, cfg->nmime, sizeof(*by), by_ext_then_place);
+	for (size_t i = 0; i + 1 < cfg->nmime; i++) {
+		if (strcmp(by[i]->ext, by[i + 1]->ext) == 0) {
+			free(by[i]->ext); /* an earlier line for the same one */
+			free(by[i]->type);
+			by[i]->ext = by[i]->type = NULL;
+		}
+	}
+	free(by);
+	for (size_t i = 0; i < cfg->nmime; i++) {
+		if (cfg->mime[i].ext != NULL)
+			cfg->mime[w++] = cfg->mime[i];
+	}
+	cfg->nmime = w;
+}
+
+static void read_mime_types(struct loader *ld, const config_setting_t *s,
+			    const char *path)
+{
+	char *line = NULL, *save;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	struct stat st;
+	int err = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		err = errno;
+		goto out;
+	}
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto out;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		const char *type, *ext;
+
+		lineno++;
+		line[strcspn(line, "#")] = '\0';
+		type = strtok_r(line, BLANKS, &save);
+		if (type == NULL)
+			continue;
+		if (!is_media_type(type)) {
+			config_fail_at(ld, s, path, lineno,
+				       "'%s' is not a media type like \"text/plain\"",
+				       type);
+			continue;
+		}
+		while ((ext = strtok_r(NULL, BLANKS, &save)) != NULL) {
+			/* Only a name's last suffix is looked up, so a dotted
+			 * one ("tar.gz" in Debian's /etc/mime.types) can never
+			 * match: skipped, not an error. */
+			if (strchr(ext, '/') != NULL)
+				config_fail_at(ld, s, path, lineno,
+					       "extension '%s' must not contain '/'", ext);
+			else if (strchr(ext, '.') == NULL && add_mime(ld, ext, type) < 0)
+				goto out;
+		}
+	}
+	if (ferror(f))
+		err = errno ? errno : EIO;
+out:
+	if (err != 0)
+		config_fail(ld, s, "%s: cannot read %s: %s", config_setting_name(s), path,
+			    strerror(err));
+	else if (!ld->oom)
+		dedupe_mime(ld);
+	free(line);
+	if (f != NULL)
+		fclose(f);
+}
+
+static void set_mime_types(struct loader *ld, const config_setting_t *s, void *obj,
+			   const struct key *k)
+{
+	const char *text = config_setting_get_string(s);
+	char *path;
+
+	if (*text == '\0') {
+		config_fail(ld, s, "'%s' must not be empty", k->name);
+		return;
+	}
+	if (text[0] == '/')
+		path = strdup(text);
+	else if (ld->base_dir != NULL)
+		path = config_join_path(ld->base_dir, text);
+	else {
+		config_fail(ld, s, "%s '%s': cannot find the configuration's directory",
+			    k->name, text);
+		return;
+	}
+	if (path == NULL) {
+		ld->oom = true;
+		return;
+	}
+	normalize(path);
+	free(*(char **)field(obj, k));
+	*(char **)field(obj, k) = path;
+	read_mime_types(ld, s, path);
 }
 
 static bool is_name(const char *v)
@@ -686,7 +988,12 @@ static void init_location(struct loader *ld, const config_setting_t *s, void *el
 {
 	struct config_location *loc = elem;
 
-	loc->expires = -1;
+	/* not set: the server's */
+	loc->stat = (struct config_static){ .follow_symlinks = -1,
+					    .serve_dotfiles = -1,
+					    .autoindex = -1,
+					    .precompressed = -1,
+					    .expires = EXPIRES_INHERIT };
 	loc->file = config_intern(ld, config_setting_source_file(s));
 	loc->line = (int)config_setting_source_line(s);
 }
@@ -722,6 +1029,11 @@ static void init_server(struct loader *ld, const config_setting_t *s, void *elem
 {
 	struct config_server *srv = elem;
 
+	srv->stat = (struct config_static){ .follow_symlinks = FOLLOW_INSIDE,
+					    .serve_dotfiles = 0,
+					    .autoindex = 0,
+					    .precompressed = 0,
+					    .expires = EXPIRES_OFF };
 	srv->file = config_intern(ld, config_setting_source_file(s));
 	srv->line = (int)config_setting_source_line(s);
 }
@@ -813,6 +1125,16 @@ static void init_upstream(struct loader *ld, const config_setting_t *s, void *el
 #define ENTRIES(type, m) .count_off = offsetof(type, m)
 #define KEY(n, k, f) .name = n, .kind = k, .set = f
 #define SCHEMA(n, k) .noun = n, .keys = k, .nkeys = sizeof(k) / sizeof(k[0])
+/* struct config_static, in a server or a location; ten years is what
+ * "max" stands for */
+#define STATIC_KEYS(OF) \
+	{ KEY("follow_symlinks", K_STRING,  set_follow_symlinks), \
+	  OF(stat.follow_symlinks) }, \
+	{ KEY("serve_dotfiles",  K_BOOL,    set_flag),    OF(stat.serve_dotfiles) }, \
+	{ KEY("autoindex",       K_BOOL,    set_flag),    OF(stat.autoindex) }, \
+	{ KEY("precompressed",   K_BOOL,    set_flag),    OF(stat.precompressed) }, \
+	{ KEY("expires",         K_EXPIRES, set_expires), OF(stat.expires), \
+	  .max = 3650 * 86400ULL }
 
 /* clang-format off */
 static const struct key location_keys[] = {
@@ -820,8 +1142,7 @@ static const struct key location_keys[] = {
 	{ KEY("exact",   K_BOOL,    set_bool),    LOC(exact) },
 	{ KEY("root",    K_STRING,  set_root),    LOC(root) },
 	{ KEY("proxy",   K_STRING,  set_proxy),   LOC(proxy) },
-	/* ten years is what "max" stands for */
-	{ KEY("expires", K_EXPIRES, set_expires), .max = 3650 * 86400ULL },
+	STATIC_KEYS(LOC),
 };
 
 static const struct schema location_schema = {
@@ -836,6 +1157,8 @@ static const struct key server_keys[] = {
 	{ KEY("root",         K_STRING,  set_root),         SRV(root) },
 	{ KEY("index",        K_STRINGS, set_index) },
 	{ KEY("access_log",   K_STRING,  set_access_log),   SRV(access_log) },
+	STATIC_KEYS(SRV),
+	{ KEY("error_pages",  K_STRINGS, set_error_pages) },
 	{ KEY("locations",    K_LIST,    set_list),         SRV(locations),
 	  ENTRIES(struct config_server, nlocations), .sub = &location_schema },
 };
@@ -894,6 +1217,13 @@ static const struct key root_keys[] = {
 	{ KEY("error_log",       K_STRING,  set_string),    CFG(error_log) },
 	{ KEY("log_level",       K_STRING,  set_log_level) },
 	{ KEY("sites",           K_STRING,  set_string),    CFG(sites) },
+	{ KEY("file_cache_entries",  K_INT,      set_uint),     CFG(file_cache_entries),
+	  .max = 1000000 },
+	{ KEY("file_cache_valid",    K_DURATION, set_duration), CFG(file_cache_valid_ms),
+	  .min = 1, .max = DAY_MS },
+	{ KEY("file_cache_max_size", K_SIZE,     set_size),     CFG(file_cache_max_size),
+	  .max = 64 << 20 },
+	{ KEY("mime_types",      K_STRING,  set_mime_types), CFG(mime_types) },
 	{ KEY("timeouts",        K_GROUP,   set_group),     .sub = &timeout_schema },
 	{ KEY("limits",          K_GROUP,   set_group),     .sub = &limit_schema },
 	{ KEY("servers",         K_LIST,    set_list),      CFG(servers),

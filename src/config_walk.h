@@ -82,6 +82,11 @@ char *config_join_path(const char *dir, const char *name);
 const char *config_intern(struct loader *ld, const char *raw);
 __attribute__((format(printf, 3, 4))) void
 config_fail(struct loader *ld, const config_setting_t *s, const char *fmt, ...);
+/* An error in another file the setting s names (mime_types): reported as
+ * "file:line: ...", in the place of s among the errors of the main file. */
+__attribute__((format(printf, 5, 6))) void
+config_fail_at(struct loader *ld, const config_setting_t *s, const char *file,
+	       unsigned line, const char *fmt, ...);
 int config_int_value(struct loader *ld, const config_setting_t *s, int64_t *v);
 const char *config_suggest(const char *word, const char *const *names, size_t n);
 void config_walk(struct loader *ld, const config_setting_t *g, const struct schema *sc,

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_ms)
@@ -36,7 +37,8 @@ ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_
 	}
 }
 
-int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, unsigned timeout_ms)
+int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
+		unsigned timeout_ms)
 {
 	while (iovcnt > 0) {
 		if (!(src->ready & (NP_WRITABLE | NP_ERROR))) {
@@ -44,7 +46,14 @@ int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, unsigned t
 			if (w < 0)
 				return w;
 		}
-		ssize_t r = writev(src->fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+		int n = iovcnt > IOV_MAX ? IOV_MAX : iovcnt;
+		ssize_t r;
+		if (more) {
+			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+			r = sendmsg(src->fd, &mh, MSG_MORE | MSG_NOSIGNAL);
+		} else {
+			r = writev(src->fd, iov, n);
+		}
 		if (r < 0) {
 			if (errno == EAGAIN) {
 				src->ready &= (uint8_t)~(NP_WRITABLE | NP_ERROR);

@@ -23,8 +23,11 @@ static inline bool conn_readable(const struct np_source *src)
 }
 
 /* Write all of iov (which it modifies). The peer must take some bytes every
- * timeout_ms (nginx's send_timeout), else -ETIMEDOUT. Returns 0 or -errno. */
-int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, unsigned timeout_ms);
+ * timeout_ms (nginx's send_timeout), else -ETIMEDOUT. `more`: more data
+ * follows at once (MSG_MORE), so a head and a file's first bytes share a
+ * segment. Returns 0 or -errno. */
+int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
+		unsigned timeout_ms);
 
 /* sendfile count bytes of fd from *off (advanced), same timeout rule.
  * Returns 0 or -errno; -ENODATA if the file shrank under us. */

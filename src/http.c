@@ -16,19 +16,28 @@
 
 #include "date.h"
 
+/* The output batch: segments written in order by writev (memory) and
+ * sendfile (file ranges), then the replies' release callbacks run. */
+struct out_seg {
+	const void *mem; /* NULL: file range */
+	int fd;
+	off_t off;
+	uint64_t len;
+};
+
+#define OUT_SEGS 128
+
 struct http_out {
 	struct np_source *src;
 	unsigned send_timeout_ms;
-	char *buf;
+	char *buf; /* scratch: heads, small generated bodies */
 	size_t cap, used;
-	int niov;
-	struct iovec iov[HTTP_OUT_IOV];
+	unsigned nsegs, nrel;
+	struct out_seg segs[OUT_SEGS];
 	struct {
-		int fd; /* sendfile after the iovecs, then close if asked */
-		off_t off;
-		uint64_t len;
-		bool close;
-	} file;
+		void (*fn)(void *);
+		void *arg;
+	} rel[OUT_SEGS];
 };
 
 enum parse_event { EV_NONE, EV_HEADERS, EV_MESSAGE };
@@ -40,6 +49,7 @@ struct parse {
 	enum parse_event event;
 	int reject;         /* our own status for a request llhttp let through */
 	bool in_field;
+	bool began; /* a message started (not just blank lines) */
 	unsigned nhost;
 	bool transfer_encoding;
 	size_t header_limit;
@@ -74,6 +84,7 @@ static int on_message_begin(llhttp_t *p)
 	req->target = (struct http_span){ 0, 0 };
 	req->host = (struct http_span){ 0, 0 };
 	P(p)->in_field = false;
+	P(p)->began = true;
 	P(p)->nhost = 0;
 	P(p)->transfer_encoding = false;
 	P(p)->reject = 0;
@@ -118,9 +129,17 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	struct http_request *req = ps->req;
 	if (req->nheaders == 0)
 		return -1;
-	/* Obsolete line folding (RFC 9112 5.2): refused, a smuggling vector. */
-	if (memchr(at, '\n', len) || memchr(at, '\r', len) ||
-	    extend(&req->headers[req->nheaders - 1].value, ps, at, len) < 0) {
+	struct http_header *h = &req->headers[req->nheaders - 1];
+	/* Obsolete line folding (RFC 9112 5.2): refused, a smuggling vector.
+	 * It shows as a value with a line break in it, a gap between two
+	 * pieces, or (after an empty first line) bytes other than ':' and
+	 * OWS between the name and the value. */
+	bool folded = memchr(at, '\n', len) || memchr(at, '\r', len);
+	if (h->value.len == 0 && len > 0)
+		for (const char *q = ps->base + h->name.off + h->name.len + 1; q < at; q++)
+			if (*q != ' ' && *q != '\t')
+				folded = true;
+	if (folded || extend(&h->value, ps, at, len) < 0) {
 		ps->reject = 400;
 		return -1;
 	}
@@ -138,6 +157,10 @@ static int on_header_value_complete(llhttp_t *p)
 	struct parse *ps = P(p);
 	struct http_request *req = ps->req;
 	struct http_header *h = &req->headers[req->nheaders - 1];
+	/* llhttp 8.1 keeps trailing whitespace in values: drop it. */
+	while (h->value.len && (ps->base[h->value.off + h->value.len - 1] == ' ' ||
+				ps->base[h->value.off + h->value.len - 1] == '\t'))
+		h->value.len--;
 	if (span_is(ps, h->name, "host")) {
 		ps->nhost++;
 		req->host = h->value;
@@ -165,6 +188,13 @@ static int on_headers_complete(llhttp_t *p)
 		ps->reject = 400;
 		return -1;
 	}
+	if (p->method == HTTP_CONNECT) {
+		ps->reject = 405; /* not a proxy for tunnels */
+		return -1;
+	}
+	/* No protocol switch here: the connection stays HTTP/1.1, so the
+	 * next pipelined request must parse as one. */
+	p->upgrade = 0;
 	req->keep_alive = llhttp_should_keep_alive(p);
 	req->has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
 	if (!req->has_body)
@@ -176,6 +206,7 @@ static int on_headers_complete(llhttp_t *p)
 static int on_message_complete(llhttp_t *p)
 {
 	P(p)->event = EV_MESSAGE;
+	P(p)->began = false;
 	return HPE_PAUSED;
 }
 
@@ -201,6 +232,11 @@ char *http_scratch(struct http_out *out, size_t n)
 	return p;
 }
 
+uint64_t http_out_now(const struct http_out *out)
+{
+	return netpoll_now(out->src->np);
+}
+
 size_t http_scratch_room(const struct http_out *out)
 {
 	return out->cap - out->used;
@@ -220,43 +256,91 @@ int http_scratchf(struct http_out *out, char **where, const char *fmt, ...)
 	return n;
 }
 
-static void out_push(struct http_out *out, const void *p, size_t n)
+void *http_scratch_aligned(struct http_out *out, size_t n)
 {
-	if (n == 0)
-		return;
-	struct iovec *last = out->niov ? &out->iov[out->niov - 1] : NULL;
-	if (last && (char *)last->iov_base + last->iov_len == p) {
-		last->iov_len += n; /* contiguous in scratch: one iovec */
-		return;
-	}
-	out->iov[out->niov++] = (struct iovec){ (void *)p, n };
+	size_t pad = (8 - (out->used & 7)) & 7;
+	if (out->cap - out->used < n + pad)
+		return NULL;
+	out->used += pad;
+	return http_scratch(out, n);
 }
 
+static void out_push(struct http_out *out, const struct out_seg *seg)
+{
+	if (seg->len == 0)
+		return;
+	struct out_seg *last = out->nsegs ? &out->segs[out->nsegs - 1] : NULL;
+	if (last && seg->mem && last->mem && (const char *)last->mem + last->len == seg->mem) {
+		last->len += seg->len; /* contiguous in scratch: one iovec */
+		return;
+	}
+	if (last && !seg->mem && !last->mem && last->fd == seg->fd &&
+	    last->off + (off_t)last->len == seg->off) {
+		last->len += seg->len;
+		return;
+	}
+	out->segs[out->nsegs++] = *seg;
+}
+
+static void out_release(struct http_out *out)
+{
+	for (unsigned i = 0; i < out->nrel; i++)
+		out->rel[i].fn(out->rel[i].arg);
+	out->nrel = 0;
+	out->nsegs = 0;
+	out->used = 0;
+}
+
+/* Write every segment: runs of memory with one writev each, files with
+ * sendfile. Returns 0 or -errno; the batch is empty afterwards either way. */
 static int out_flush(struct http_out *out)
 {
 	int r = 0;
-	if (out->niov)
-		r = conn_writev(out->src, out->iov, out->niov, out->send_timeout_ms);
-	out->niov = 0;
-	out->used = 0;
-	if (out->file.fd >= 0) {
-		if (r == 0)
-			r = conn_sendfile(out->src, out->file.fd, &out->file.off, out->file.len,
-					   out->send_timeout_ms);
-		if (out->file.close)
-			close(out->file.fd);
-		out->file.fd = -1;
+	unsigned i = 0;
+	while (r == 0 && i < out->nsegs) {
+		if (!out->segs[i].mem) {
+			struct out_seg *f = &out->segs[i++];
+			off_t off = f->off;
+			r = conn_sendfile(out->src, f->fd, &off, f->len, out->send_timeout_ms);
+			continue;
+		}
+		struct iovec iov[64];
+		int n = 0;
+		while (i < out->nsegs && out->segs[i].mem && n < 64) {
+			iov[n++] = (struct iovec){ (void *)out->segs[i].mem, out->segs[i].len };
+			i++;
+		}
+		/* A head followed by a file goes out in one segment with it. */
+		bool more = i < out->nsegs && !out->segs[i].mem;
+		r = conn_writev(out->src, iov, n, more, out->send_timeout_ms);
 	}
+	out_release(out);
 	return r;
 }
 
-/* Room for one more response: its head, the handler's scratch, iovecs. */
+/* Room for one more response: its head, the handler's scratch, segments. */
 static int out_reserve(struct http_out *out)
 {
-	if (out->niov + 4 <= HTTP_OUT_IOV && out->cap - out->used >= out->cap / 2 &&
-	    out->file.fd < 0)
+	if (out->nsegs + HTTP_MAX_PARTS + 2 <= OUT_SEGS && out->nrel < OUT_SEGS &&
+	    out->cap - out->used >= out->cap / 2)
 		return 0;
 	return out_flush(out);
+}
+
+void http_reply_mem(struct http_reply *reply, const void *mem, uint64_t len)
+{
+	reply->one = (struct http_part){ .mem = mem, .fd = -1, .len = len };
+	reply->parts = &reply->one;
+	reply->nparts = 1;
+	reply->length = len;
+}
+
+void http_reply_file(struct http_reply *reply, int fd, off_t off, uint64_t len)
+{
+	reply->one = (struct http_part){ .fd = fd, .off = off, .len = len };
+	reply->parts = &reply->one;
+	reply->nparts = 1;
+	reply->length = len;
 }
 
 static char *put_str(char *p, const char *s, size_t n)
@@ -329,16 +413,17 @@ void http_reply_error(struct http_reply *reply, int status)
 		.status = status,
 		.headers = "Content-Type: text/html; charset=utf-8\r\n",
 		.headers_len = sizeof("Content-Type: text/html; charset=utf-8\r\n") - 1,
-		.body = bodies[status],
-		.length = lens[status],
-		.file_fd = -1,
 	};
+	http_reply_mem(reply, bodies[status], lens[status]);
 }
 
 /* Queue status line, common headers, the handler's headers and the body. */
 static int out_reply(struct http_out *out, const struct http_reply *r, bool keep_alive,
 		     bool http10, int64_t now_sec)
 {
+	/* Registered first: it runs even if this reply cannot be queued. */
+	if (r->release)
+		out->rel[out->nrel++] = (typeof(out->rel[0])){ r->release, r->release_arg };
 	const char *text = http_status_text(r->status);
 	size_t tlen = strlen(text);
 	size_t need = 160 + tlen + r->headers_len;
@@ -363,20 +448,13 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	p = put_str(p, r->headers, r->headers_len);
 	p = PUT_LIT(p, "\r\n");
 	out->used -= need - (size_t)(p - h); /* give back what we did not use */
-	out_push(out, h, (size_t)(p - h));
-	if (r->no_body || r->length == 0) {
-		if (r->file_fd >= 0 && r->close_file)
-			close(r->file_fd);
+	out_push(out, &(struct out_seg){ .mem = h, .fd = -1, .len = (size_t)(p - h) });
+	if (r->no_body)
 		return 0;
+	for (unsigned i = 0; i < r->nparts && i < HTTP_MAX_PARTS; i++) {
+		const struct http_part *pt = &r->parts[i];
+		out_push(out, &(struct out_seg){ pt->mem, pt->fd, pt->off, pt->len });
 	}
-	if (r->file_fd >= 0) {
-		out->file.fd = r->file_fd;
-		out->file.off = r->file_off;
-		out->file.len = r->length;
-		out->file.close = r->close_file;
-		return 0;
-	}
-	out_push(out, r->body, r->length);
 	return 0;
 }
 
@@ -436,9 +514,9 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		c->rbuf = buf_pool_get(ctx->rbufs);
 		c->rlen = 0;
 	}
+	/* On the coroutine's stack: the segment arrays cost no heap. */
 	struct http_out out = { .src = &c->src, .send_timeout_ms = lim->send_timeout_ms,
 				.buf = buf_pool_get(ctx->wbufs), .cap = buf_pool_size(ctx->wbufs) };
-	out.file.fd = -1;
 	if (!c->rbuf || !out.buf) {
 		buf_pool_put(ctx->wbufs, out.buf);
 		return HTTP_CLOSE;
@@ -458,6 +536,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			/* Answers already built go out before we read or park. */
 			if (out_flush(&out) < 0)
 				break;
+			if (st == ST_HEAD && !ps.began)
+				st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
 			if (st == ST_IDLE) {
 				c->rlen = pos = 0;
 				/* Park only when the socket is known drained; after
@@ -478,9 +558,13 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 				pos -= msg_start;
 				msg_start = 0;
 			}
+			/* A new connection gets the header timeout for its first
+			 * byte, as nginx's client_header_timeout. */
+			unsigned idle_ms = c->requests ? lim->keepalive_timeout_ms
+						       : lim->header_timeout_ms;
 			uint64_t deadline = st == ST_HEAD   ? head_deadline
 					    : st == ST_BODY ? netpoll_now(np) + lim->body_timeout_ms
-							    : netpoll_now(np) + lim->keepalive_timeout_ms;
+							    : netpoll_now(np) + idle_ms;
 			ssize_t n = conn_read(&c->src, c->rbuf + c->rlen, cap - c->rlen, deadline);
 			if (n == -ETIMEDOUT && st == ST_HEAD) {
 				status = 408;
@@ -514,6 +598,11 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		}
 		pos = (uint32_t)(llhttp_get_error_pos(&parser) - c->rbuf);
 		llhttp_resume(&parser);
+		/* A head that arrived whole is measured here. */
+		if (!answered && pos - msg_start > lim->header_size) {
+			status = 431;
+			goto answer_error;
+		}
 		if (ps.event == EV_HEADERS) {
 			st = ST_BODY;
 			if (lim->body_size && parser.content_length > lim->body_size) {
@@ -526,18 +615,24 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			 * first cut does not read bodies, so it closes after. */
 			if (out_reserve(&out) < 0)
 				break;
-			struct http_reply reply = { .file_fd = -1 };
-			if (ctx->handler(c->owner, &req, &reply, &out) < 0)
-				break;
+			struct http_reply reply = { 0 };
+			if (ctx->handler(c->owner, &req, &reply, &out) < 0) {
+				if (reply.release)
+					reply.release(reply.release_arg);
+				status = 500;
+				goto answer_error;
+			}
 			c->requests++;
 			bool limit = lim->requests_per_connection &&
 				     c->requests >= lim->requests_per_connection;
-			close_after = !req.keep_alive || req.has_body || limit;
+			close_after = !req.keep_alive || req.has_body || limit || ctx->draining;
 			if (req.method == HTTP_HEAD)
 				reply.no_body = true;
 			if (out_reply(&out, &reply, !close_after, req.minor == 0,
-				      netpoll_wall_sec(np)) < 0)
-				break;
+				      netpoll_wall_sec(np)) < 0) {
+				status = 500; /* did not fit: the answers before it still go */
+				goto answer_error;
+			}
 			answered = true;
 			if (close_after) {
 				out_flush(&out);
@@ -550,17 +645,15 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	goto out;
 
 answer_error:
-	if (status) {
+	if (status && out_flush(&out) == 0) {
 		struct http_reply reply;
 		http_reply_error(&reply, status);
-		if (out_reserve(&out) == 0 &&
-		    out_reply(&out, &reply, false, false, netpoll_wall_sec(np)) == 0)
+		if (out_reply(&out, &reply, false, false, netpoll_wall_sec(np)) == 0)
 			out_flush(&out);
 	}
 	result = HTTP_CLOSE;
 out:
-	if (out.file.fd >= 0 && out.file.close)
-		close(out.file.fd);
+	out_release(&out); /* anything not written: give it back all the same */
 	buf_pool_put(ctx->wbufs, out.buf);
 	if (result == HTTP_IDLE || result == HTTP_CLOSE) {
 		buf_pool_put(ctx->rbufs, c->rbuf);

@@ -37,18 +37,35 @@ struct http_request {
 	struct http_header headers[HTTP_MAX_HEADERS];
 };
 
-/* The response a handler gives back. Body: none, memory, or a file. */
+/* A piece of a response body: memory, or a range of an open file. */
+struct http_part {
+	const void *mem; /* NULL: the file below */
+	int fd;
+	off_t off;
+	uint64_t len;
+};
+
+#define HTTP_MAX_PARTS 64 /* body pieces of one reply (multipart ranges) */
+
+/* The response a handler gives back. Memory it points to (headers, parts)
+ * must stay valid until the batch is flushed: use http_scratch(), or data
+ * kept alive until `release` runs. */
 struct http_reply {
 	int status;
 	const char *headers; /* extra header lines, each ending in \r\n */
 	size_t headers_len;
-	const void *body;    /* memory body, valid until the batch is flushed */
 	uint64_t length;     /* Content-Length */
-	int file_fd;         /* -1, or a file to send from file_off */
-	off_t file_off;
-	bool close_file;     /* close file_fd once sent */
+	const struct http_part *parts; /* the body, in order */
+	unsigned nparts;
+	struct http_part one;          /* storage for a one-part body */
+	void (*release)(void *arg);    /* after the batch is written, or dropped */
+	void *release_arg;
 	bool no_body;        /* HEAD, 304: headers only, Content-Length kept */
 };
+
+/* One-part bodies. */
+void http_reply_mem(struct http_reply *reply, const void *mem, uint64_t len);
+void http_reply_file(struct http_reply *reply, int fd, off_t off, uint64_t len);
 
 struct http_out;
 
@@ -78,6 +95,7 @@ struct http_ctx {
 	const struct http_limits *limits;
 	struct buf_pool *rbufs, *wbufs;
 	http_handler_fn handler;
+	bool draining; /* stopping: answer with Connection: close, keep nothing */
 };
 
 enum http_serve_result {
@@ -91,10 +109,14 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c);
 /* Append n bytes to the output batch's scratch space; returns where they
  * went (valid until the batch is flushed), or NULL if it is full. */
 char *http_scratch(struct http_out *out, size_t n);
+/* Scratch space aligned for structs (e.g. an http_part array). */
+void *http_scratch_aligned(struct http_out *out, size_t n);
 /* printf into scratch, returns length or -1 if it does not fit. */
 int http_scratchf(struct http_out *out, char **where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 size_t http_scratch_room(const struct http_out *out);
+/* The worker's clock (ms), as the netpoller last read it. */
+uint64_t http_out_now(const struct http_out *out);
 
 /* Header lookup, case-insensitive. Returns true and the value if present. */
 bool http_header_get(const struct http_request *req, const char *name,

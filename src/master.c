@@ -181,7 +181,8 @@ static void reap(struct master *m, bool stopping)
 			bool quick = now.tv_sec - s->started.tv_sec < 2;
 			s->quick_deaths = quick ? s->quick_deaths + 1 : 0;
 			/* Crash loops back off: 0, 0.2, 0.4 ... up to 10 s. */
-			uint64_t delay = s->quick_deaths <= 1 ? 0 : 100u << (s->quick_deaths - 1);
+			unsigned q = s->quick_deaths > 8 ? 8 : s->quick_deaths;
+			uint64_t delay = q <= 1 ? 0 : 100ull << (q - 1);
 			if (delay > 10000)
 				delay = 10000;
 			s->respawn_at_ms = now_ms() + delay;
@@ -206,10 +207,22 @@ static void signal_workers(struct master *m, int sig)
 				  strerror(errno));
 }
 
+static void close_sockets(struct master *m)
+{
+	for (size_t i = 0; m->fds && i < m->naddrs * m->nworkers; i++)
+		if (m->fds[i] >= 0) {
+			close(m->fds[i]);
+			m->fds[i] = -1;
+		}
+}
+
 static void stop_workers(struct master *m, int sig, const sigset_t *wait_set)
 {
+	/* New connections are refused from now on, not queued to be reset. */
+	close_sockets(m);
 	signal_workers(m, sig);
-	uint64_t deadline = now_ms() + m->cfg->timeouts.shutdown_ms;
+	/* The workers keep the same deadline; this one is the backstop. */
+	uint64_t deadline = now_ms() + m->cfg->timeouts.shutdown_ms + 1000;
 	while (running(m)) {
 		uint64_t now = now_ms();
 		if (now >= deadline) {

@@ -2,6 +2,8 @@
  * O_NOFOLLOW walk that refuses every symlink (safe, stricter). */
 #include "path.h"
 
+static int no_openat2; /* kernel said ENOSYS once: use the walk from now on */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -25,10 +27,18 @@ static int hexval(char c)
 enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
 {
 	const char *end = t + len;
+	const char *frag = memchr(t, '#', len); /* never sent, but never a path */
+	if (frag) {
+		end = frag;
+		len = (size_t)(frag - t);
+	}
 	/* absolute-form (RFC 9112 3.2.2): skip scheme and authority. */
-	if (len >= 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
-		const char *p = memchr(t + 7, '/', len - 7);
-		const char *q = memchr(t + 7, '?', len - 7);
+	size_t skip = len >= 8 && strncasecmp(t, "https://", 8) == 0  ? 8
+		      : len >= 7 && strncasecmp(t, "http://", 7) == 0 ? 7
+								       : 0;
+	if (skip) {
+		const char *p = memchr(t + skip, '/', len - skip);
+		const char *q = memchr(t + skip, '?', len - skip);
 		if (q && (!p || q < p))
 			p = q;
 		t = p ? p : end;
@@ -116,11 +126,11 @@ decode:;
 	return PATH_OK;
 }
 
-static int no_openat2; /* kernel said ENOSYS once: use the walk from now on */
 
+/* Without openat2: one component at a time with O_NOFOLLOW, so every
+ * symlink is refused (stricter than "inside", never looser). */
 static int open_walk(int dirfd, const char *rel, int flags)
 {
-	/* Fallback: one component at a time, refusing symlinks. */
 	char part[PATH_BUF];
 	int fd = dup(dirfd);
 	if (fd < 0)
@@ -136,7 +146,7 @@ static int open_walk(int dirfd, const char *rel, int flags)
 		int e = errno;
 		close(fd);
 		if (next < 0)
-			return e == ELOOP ? -EXDEV : -e;
+			return -e;
 		fd = next;
 		if (!slash)
 			return fd;
@@ -144,12 +154,17 @@ static int open_walk(int dirfd, const char *rel, int flags)
 	}
 }
 
-int path_open_beneath(int dirfd, const char *rel, int flags)
+int path_open(int dirfd, const char *rel, int flags, enum path_follow follow)
 {
+	if (follow == PATH_FOLLOW_ALWAYS) {
+		int fd = openat(dirfd, rel, flags);
+		return fd < 0 ? -errno : fd;
+	}
 	if (!no_openat2) {
 		struct open_how how = {
 			.flags = (uint64_t)flags,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+				   (follow == PATH_FOLLOW_NEVER ? RESOLVE_NO_SYMLINKS : 0),
 		};
 		long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
 		if (fd >= 0)

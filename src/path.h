@@ -28,8 +28,20 @@ struct clean_path {
 /* Decode percent-escapes once and resolve "." and ".." lexically. */
 enum path_result path_clean(const char *target, size_t len, struct clean_path *out);
 
-/* Open rel beneath dirfd (never outside it, symlinks included); flags as
- * for openat. Returns an fd or -errno (-EXDEV when it would escape). */
-int path_open_beneath(int dirfd, const char *rel, int flags);
+/* How symlinks in a path are treated (config follow_symlinks). */
+enum path_follow {
+	PATH_FOLLOW_INSIDE = 0, /* followed while they stay beneath dirfd */
+	PATH_FOLLOW_ALWAYS,     /* followed anywhere */
+	PATH_FOLLOW_NEVER,      /* any symlink fails */
+};
+
+/* Open rel beneath dirfd; flags as for openat. Returns an fd or -errno:
+ * -EXDEV when it would escape dirfd, -ELOOP for a refused symlink. */
+int path_open(int dirfd, const char *rel, int flags, enum path_follow follow);
+
+static inline int path_open_beneath(int dirfd, const char *rel, int flags)
+{
+	return path_open(dirfd, rel, flags, PATH_FOLLOW_INSIDE);
+}
 
 #endif

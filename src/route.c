@@ -8,14 +8,19 @@
 #include <string.h>
 #include <strings.h>
 
+#include "filecache.h"
 #include "log.h"
+#include "mime.h"
 #include "path.h"
 #include "static.h"
 
+/* Bytes of small files a worker keeps in memory, whatever the entry count. */
+#define FILE_CACHE_MAX_BYTES (64u << 20)
+
 struct site {
 	const struct config_server *cfg;
-	struct static_root root;       /* dirfd -1: no root (proxy only) */
-	struct static_root *loc_roots; /* per location; dirfd -1: the server's */
+	struct static_loc files;      /* the server's own root and options */
+	struct static_loc *loc_files; /* per location, merged with the server's */
 };
 
 struct route_addr {
@@ -26,20 +31,36 @@ struct route_addr {
 };
 
 struct route_table {
+	struct file_cache *cache;
 	struct site *sites;
-	size_t nsites;
+	size_t nsites, site_cap;
 	struct route_addr *addrs;
 	size_t naddrs;
 };
 
 /* ---- building ---- */
 
-static int open_root(struct static_root *root, const char *path, const struct config_server *s)
+/* A location's options: its own where set, else the server's. */
+static struct config_static merge(const struct config_static *loc, const struct config_static *srv)
 {
-	root->dirfd = -1;
-	if (!path)
-		return 0;
-	int r = static_root_open(root, path, s->index, s->nindex);
+	struct config_static m = *srv;
+	if (loc->follow_symlinks >= 0)
+		m.follow_symlinks = loc->follow_symlinks;
+	if (loc->serve_dotfiles >= 0)
+		m.serve_dotfiles = loc->serve_dotfiles;
+	if (loc->autoindex >= 0)
+		m.autoindex = loc->autoindex;
+	if (loc->precompressed >= 0)
+		m.precompressed = loc->precompressed;
+	if (loc->expires != EXPIRES_INHERIT)
+		m.expires = loc->expires;
+	return m;
+}
+
+static int open_files(struct static_loc *sl, const char *path, const struct config_server *s,
+		      const struct config_static *opts, struct file_cache *cache)
+{
+	int r = static_loc_init(sl, path, s, opts, cache);
 	if (r < 0)
 		log_error("root %s: %s", path, strerror(-r));
 	return r;
@@ -54,7 +75,7 @@ static int add_addr(struct route_table *t, const struct config_listen *a, struct
 	if (!ra) {
 		ra = &t->addrs[t->naddrs++];
 		ra->addr = a;
-		ra->sites = calloc(t->nsites, sizeof *ra->sites);
+		ra->sites = calloc(t->site_cap, sizeof *ra->sites);
 		if (!ra->sites)
 			return -1;
 	}
@@ -73,21 +94,51 @@ struct route_table *route_build(const struct config *cfg, bool log_warnings)
 	if (!t || !(t->sites = calloc(cfg->nservers + 1, sizeof *t->sites)) ||
 	    !(t->addrs = calloc(nlistens + 1, sizeof *t->addrs)))
 		goto fail;
-	t->nsites = cfg->nservers;
+	t->site_cap = cfg->nservers;
+	/* Bodies held in memory: bounded in total too, not only per file. */
+	t->cache = fc_create(cfg->file_cache_entries, cfg->file_cache_valid_ms,
+			     cfg->file_cache_max_size, FILE_CACHE_MAX_BYTES);
+	if (!t->cache)
+		goto fail;
+	fc_set_type_fn(t->cache, mime_type);
+	if (cfg->nmime) {
+		const char **exts = calloc(cfg->nmime, sizeof *exts);
+		const char **types = calloc(cfg->nmime, sizeof *types);
+		for (size_t i = 0; exts && types && i < cfg->nmime; i++) {
+			exts[i] = cfg->mime[i].ext;
+			types[i] = cfg->mime[i].type;
+		}
+		int r = exts && types ? mime_set_extra(exts, types, cfg->nmime) : -1;
+		free(exts);
+		free(types);
+		if (r < 0)
+			goto fail;
+	}
 	for (size_t i = 0; i < cfg->nservers; i++) {
 		const struct config_server *s = &cfg->servers[i];
 		struct site *site = &t->sites[i];
 		site->cfg = s;
-		site->loc_roots = calloc(s->nlocations + 1, sizeof *site->loc_roots);
-		if (!site->loc_roots || open_root(&site->root, s->root, s) < 0)
+		site->files.root.dirfd = -1;
+		t->nsites = i + 1; /* route_free() closes what is opened so far */
+		site->loc_files = calloc(s->nlocations + 1, sizeof *site->loc_files);
+		for (size_t k = 0; site->loc_files && k < s->nlocations; k++)
+			site->loc_files[k].root.dirfd = -1;
+		if (!site->loc_files || open_files(&site->files, s->root, s, &s->stat, t->cache) < 0)
 			goto fail;
 		for (size_t k = 0; k < s->nlocations; k++) {
 			const struct config_location *loc = &s->locations[k];
 			if (loc->proxy && log_warnings)
 				log_warn("%s:%d: proxy is not supported yet: %s answers 502", loc->file,
 					 loc->line, loc->prefix);
-			if (open_root(&site->loc_roots[k], loc->root, s) < 0)
+			struct config_static opts = merge(&loc->stat, &s->stat);
+			struct static_loc *sl = &site->loc_files[k];
+			if (open_files(sl, loc->root, s, &opts, t->cache) < 0)
 				goto fail;
+			if (sl->root.dirfd < 0) { /* no root of its own: the server's */
+				sl->root.dirfd = site->files.root.dirfd;
+				sl->borrowed = true;
+			}
+			sl->error_loc = &site->files;
 		}
 		for (size_t k = 0; k < s->nlistens; k++)
 			if (add_addr(t, &s->listens[k], site) < 0)
@@ -105,15 +156,16 @@ void route_free(struct route_table *t)
 		return;
 	for (size_t i = 0; i < t->nsites && t->sites; i++) {
 		struct site *site = &t->sites[i];
-		static_root_close(&site->root);
-		for (size_t k = 0; site->loc_roots && k < site->cfg->nlocations; k++)
-			static_root_close(&site->loc_roots[k]);
-		free(site->loc_roots);
+		static_loc_close(&site->files);
+		for (size_t k = 0; site->loc_files && k < site->cfg->nlocations; k++)
+			static_loc_close(&site->loc_files[k]);
+		free(site->loc_files);
 	}
 	for (size_t i = 0; i < t->naddrs; i++)
 		free(t->addrs[i].sites);
 	free(t->sites);
 	free(t->addrs);
+	fc_destroy(t->cache);
 	free(t);
 }
 
@@ -205,19 +257,16 @@ int route_handle(const struct route_addr *ra, const struct http_request *req,
 	}
 	const struct site *site = route_server(ra, req);
 	int loc = route_location(site->cfg, &cp);
-	const struct static_root *root = &site->root;
+	const struct static_loc *files = &site->files;
 	if (loc >= 0) {
 		if (site->cfg->locations[loc].proxy) {
 			/* The reverse proxy is not built yet: say so plainly. */
 			http_reply_error(reply, 502);
 			return 0;
 		}
-		if (site->loc_roots[loc].dirfd >= 0)
-			root = &site->loc_roots[loc];
+		files = &site->loc_files[loc];
 	}
-	if (root->dirfd < 0) {
-		http_reply_error(reply, 404);
-		return 0;
-	}
-	return static_serve(root, req, &cp, reply, out);
+	if (files->root.dirfd < 0)
+		return static_error(files, req, 404, reply, out);
+	return static_serve(files, req, &cp, reply, out);
 }

@@ -49,7 +49,12 @@ struct worker {
 	struct http_conn *conns; /* indexed by fd */
 	int nconns_max;
 	unsigned active, max_active;
-	bool accept_paused;
+	int max_fd;          /* highest fd in conns ever used */
+	bool accept_paused;  /* at max_connections, or out of descriptors */
+	bool draining;       /* stopping: no new connections, no keep-alive */
+	bool stop;           /* stop now */
+	uint64_t drain_deadline;
+	time_t last_accept_error;
 	struct listener *listeners;
 	size_t nlisteners;
 	struct route_table *routes;
@@ -66,6 +71,9 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 	return route_handle(l->routes, req, reply, out);
 }
 
+/* After EMFILE/ENFILE from accept4, try again after this long. */
+#define ACCEPT_RETRY_MS 100
+
 /* ---- connections ---- */
 
 static void accept_ready(struct np_source *src);
@@ -75,8 +83,9 @@ static void conn_close(struct worker *w, struct http_conn *c)
 	netpoll_remove(&c->src);
 	close(c->src.fd);
 	c->src.fd = -1;
+	c->owner = NULL;
 	w->active--;
-	if (w->accept_paused && (!w->max_active || w->active < w->max_active)) {
+	if (w->accept_paused && !w->draining && (!w->max_active || w->active < w->max_active)) {
 		w->accept_paused = false;
 		for (size_t i = 0; i < w->nlisteners; i++)
 			accept_ready(&w->listeners[i].src);
@@ -95,7 +104,7 @@ static void conn_main(struct coro *co, void *arg)
 	struct worker *w = worker_of(c);
 	enum http_serve_result r = http_serve(&w->http, c);
 	c->src.co = NULL;
-	if (r == HTTP_IDLE)
+	if (r == HTTP_IDLE && !w->draining)
 		netpoll_set_idle_deadline(&c->src,
 					  netpoll_now(w->np) + w->limits.keepalive_timeout_ms);
 	else
@@ -145,8 +154,19 @@ static void accept_ready(struct np_source *src)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
-				log_error("accept4 on %s: %s", l->addr->text, strerror(errno));
+			if (errno == EAGAIN)
+				return;
+			/* EMFILE, ENFILE, ENOBUFS...: the queue is not drained, so
+			 * no new edge will come. Retry when a connection closes,
+			 * or after a short back-off; keep serving meanwhile. */
+			int64_t now = netpoll_wall_sec(w->np);
+			if (now != w->last_accept_error) {
+				log_error("accept4 on %s: %s; pausing accepts", l->addr->text,
+					  strerror(errno));
+				w->last_accept_error = now;
+			}
+			w->accept_paused = true;
+			netpoll_set_idle_deadline(src, netpoll_now(w->np) + ACCEPT_RETRY_MS);
 			return;
 		}
 		if (fd >= w->nconns_max) {
@@ -156,6 +176,8 @@ static void accept_ready(struct np_source *src)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct http_conn *c = &w->conns[fd];
+		if (fd > w->max_fd)
+			w->max_fd = fd;
 		c->rbuf = NULL;
 		c->rlen = 0;
 		c->requests = 0;
@@ -173,7 +195,40 @@ static void accept_ready(struct np_source *src)
 	}
 }
 
-static const struct np_source_ops listener_ops = { .idle_ready = accept_ready };
+static void accept_retry(struct np_source *src)
+{
+	struct listener *l = (struct listener *)src;
+	if (!l->w->draining)
+		accept_ready(src);
+}
+
+static const struct np_source_ops listener_ops = {
+	.idle_ready = accept_ready,
+	.idle_timeout = accept_retry,
+};
+
+/* ---- stopping ---- */
+
+/* Graceful stop: stop accepting, close idle connections now, let busy
+ * ones finish their current request (answered with Connection: close),
+ * exit when none is left or at the shutdown deadline. */
+static void start_drain(struct worker *w)
+{
+	if (w->draining)
+		return;
+	w->draining = true;
+	w->http.draining = true;
+	w->drain_deadline = netpoll_now(w->np) + w->cfg->timeouts.shutdown_ms;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		netpoll_remove(&w->listeners[i].src);
+		close(w->listeners[i].src.fd);
+	}
+	for (int fd = 0; fd <= w->max_fd; fd++) {
+		struct http_conn *c = &w->conns[fd];
+		if (c->owner && !c->src.co)
+			conn_close(w, c);
+	}
+}
 
 /* ---- signals ---- */
 
@@ -189,8 +244,11 @@ static void signal_ready(struct np_source *src)
 		case SIGHUP: /* only reaches a worker running without a master */
 			log_warn("SIGHUP: reloading is not supported yet; restart to apply changes");
 			break;
-		default: /* SIGTERM, SIGINT, SIGQUIT */
-			netpoll_stop(w->np);
+		case SIGINT:
+			w->stop = true;
+			break;
+		default: /* SIGTERM, SIGQUIT */
+			start_drain(w);
 		}
 	}
 	src->ready = 0;
@@ -324,11 +382,20 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	}
 
 	log_debug("worker %d serving", id);
-	int r = netpoll_run(w.np);
-	if (r < 0)
-		log_error("epoll_wait: %s", strerror(-r));
-	else
-		status = 0;
+	int r = 0;
+	while (!w.stop) {
+		r = netpoll_turn(w.np, w.draining ? 100 : -1);
+		if (r < 0 && r != -EINTR) {
+			log_error("epoll_wait: %s", strerror(-r));
+			break;
+		}
+		if (w.draining && (w.active == 0 || netpoll_now(w.np) >= w.drain_deadline)) {
+			if (w.active)
+				log_warn("shutdown timeout: closing %u connection(s)", w.active);
+			break;
+		}
+	}
+	status = r < 0 && r != -EINTR ? 1 : 0;
 	log_info("worker %d exiting: %llu requests on %llu connections", id, w.requests,
 		 w.accepted);
 out:

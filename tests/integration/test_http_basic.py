@@ -60,10 +60,17 @@ def test_missing_file_is_404_without_echoing_the_path(garcom):
 
 
 def test_other_methods_get_405_with_allow(garcom):
-    for method in (b"DELETE", b"PUT", b"PATCH", b"OPTIONS"):
+    for method in (b"DELETE", b"PUT", b"PATCH"):
         status, h, _ = garcom.request(method + b" / HTTP/1.1\r\nHost: t\r\n\r\n")
         assert status == 405, method
-        assert h["allow"] == "GET, HEAD"
+        assert h["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_options_gets_204_with_allow(garcom):
+    status, h, body = garcom.request(b"OPTIONS / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (status, body) == (204, b"")
+    assert h["allow"] == "GET, HEAD, OPTIONS"
+    assert "content-length" not in h
 
 
 def test_post_with_body_gets_405_and_close(garcom):

@@ -52,3 +52,91 @@ def test_bad_request_leaves_other_connections_served(garcom):
         assert garcom.request(b"\x00\x01\x02 nonsense\r\n\r\n")[0] == 400
         good.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         assert good.response()[0] == 200
+
+
+FOLDED_EMPTY_FIRST_LINE = [
+    b"GET / HTTP/1.1\r\nHost:\r\n b.example\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nX-Foo:\r\n bar\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", FOLDED_EMPTY_FIRST_LINE)
+def test_fold_after_an_empty_first_line_is_refused(garcom, raw):
+    status, h, _ = garcom.request(raw)
+    assert status == 400
+
+
+def test_directory_redirect_never_points_to_another_host(garcom):
+    garcom.write("dir/index.html", "d")
+    for target in (b"//evil.example/../dir", b"/\\evil.example/../dir",
+                   b"http://evil.example/dir"):
+        status, h, _ = garcom.request(b"GET " + target + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert status == 301, target
+        assert h["location"] == "/dir/", target
+
+
+def test_redirect_location_is_percent_encoded(garcom):
+    garcom.write("a b/index.html", "d")
+    status, h, _ = garcom.request(b"GET /a%20b?q=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert status == 301
+    assert h["location"] == "/a%20b/?q=1"
+
+
+def test_whole_head_over_header_size_in_one_packet_is_431(garcom):
+    # 9000 bytes: over the 8192 limit but under the read buffer.
+    pad = b"X-Pad: " + b"a" * (9000 - 60) + b"\r\n"
+    status, _, _ = garcom.request(b"GET / HTTP/1.1\r\nHost: t\r\n" + pad + b"\r\n")
+    assert status == 431
+
+
+def test_trailing_whitespace_in_host_is_ignored(make_garcom):
+    g = make_garcom()
+    g.write("index.html", "default")
+    other = g.tmp + "/other"
+    import os
+    os.makedirs(other)
+    with open(other + "/index.html", "w") as f:
+        f.write("b site")
+    with open(g.conf) as f:
+        conf = f.read()
+    conf = conf.replace("servers = ( {", 'servers = ( { listen = "127.0.0.1:%d"; '
+                        'server_names = [ "b.example" ]; root = "%s"; }, {' % (g.port, other))
+    with open(g.conf, "w") as f:
+        f.write(conf)
+    g.start()
+    status, _, body = g.request(b"GET / HTTP/1.1\r\nHost: b.example \t\r\n\r\n")
+    assert (status, body) == (200, b"b site")
+
+
+def test_https_absolute_form_maps_to_the_path(garcom):
+    status, _, body = garcom.request(b"GET https://example.com/index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (status, body) == (200, b"<h1>hello from garcom</h1>\n")
+
+
+def test_upgrade_request_does_not_break_the_next_pipelined_one(garcom):
+    with garcom.connect() as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+               b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.response()[0] == 200
+        assert c.response()[0] == 200
+
+
+def test_connect_is_refused(garcom):
+    status, h, _ = garcom.request(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n")
+    assert status == 405
+    assert h["connection"] == "close"
+
+
+def test_blank_line_after_a_request_brings_no_408(make_garcom):
+    g = make_garcom(extra='timeouts = { header = "300ms"; };')
+    g.write("index.html", "x")
+    g.start()
+    with g.connect() as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n\r\n")
+        assert c.response()[0] == 200
+        import time
+        time.sleep(0.8)
+        c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        status, h, _ = c.response()
+        assert status == 200

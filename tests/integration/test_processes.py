@@ -3,6 +3,7 @@ stops, and the configuration check on the command line."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -200,3 +201,33 @@ def test_wrk_64_keepalive_connections_see_no_errors(make_garcom):
     assert "Non-2xx" not in r.stdout, r.stdout
     m = re.search(r"(\d+) requests in", r.stdout)
     assert m and int(m.group(1)) > 1000, r.stdout
+
+
+def test_sigterm_lets_a_response_in_flight_finish(make_garcom):
+    g = make_garcom(workers=1)
+    data = os.urandom(1 << 20) * 16  # 16 MiB: still sending when the signal comes
+    g.write("big.bin", data)
+    g.write("index.html", "x")
+    g.start()
+    idle = g.connect()
+    idle.send(GET)
+    assert idle.response()[0] == 200
+    c = g.connect(timeout=10)
+    c.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+    first = c.sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 200")
+    g.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    # The idle keep-alive connection is closed at once...
+    assert idle.closed_by_peer(timeout=2)
+    # ...the transfer in flight completes, then the connection closes.
+    got = bytearray(first)
+    while True:
+        chunk = c.sock.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    head, body = bytes(got).split(b"\r\n\r\n", 1)
+    assert b"Connection: close" in head or len(body) == len(data)
+    assert body == data
+    assert g.proc.wait(10) == 0

@@ -118,7 +118,8 @@ static struct config *load_ok(const char *name, const char *text)
 	struct config *cfg;
 	char *errs;
 
-	write_file(name, text);
+	if (text != NULL) /* else the file is there already */
+		write_file(name, text);
 	int n = load(name, &cfg, &errs);
 	if (n != 0)
 		fprintf(stderr, "%s", errs);
@@ -235,15 +236,15 @@ static void test_full_config_sets_every_key(void **state)
 	assert_false(s->locations[0].exact);
 	assert_null(s->locations[0].root);
 	assert_string_equal(s->locations[0].proxy, "app");
-	assert_int_equal(s->locations[0].expires, -1);
+	assert_int_equal(s->locations[0].stat.expires, EXPIRES_INHERIT);
 	assert_int_equal(s->locations[0].line, 23);
 	assert_string_equal(s->locations[1].root, at("assets"));
 	assert_null(s->locations[1].proxy);
-	assert_int_equal(s->locations[1].expires, 7 * 86400);
+	assert_int_equal(s->locations[1].stat.expires, 7 * 86400);
 	assert_true(s->locations[2].exact);
-	assert_int_equal(s->locations[2].expires, LONG_MAX);
+	assert_int_equal(s->locations[2].stat.expires, LONG_MAX);
 	assert_string_equal(s->locations[3].proxy, "http://127.0.0.1:9100");
-	assert_int_equal(s->locations[3].expires, 30);
+	assert_int_equal(s->locations[3].stat.expires, 30);
 
 	s = &cfg->servers[1];
 	assert_int_equal(s->nlistens, 1);
@@ -812,12 +813,12 @@ static void test_expires_takes_off_max_and_durations(void **state)
 			  "  { prefix = \"/f\"; expires = 60; } ); } );\n");
 	const struct config_location *l = cfg->servers[0].locations;
 
-	assert_int_equal(l[0].expires, -1);
-	assert_int_equal(l[1].expires, LONG_MAX);
-	assert_int_equal(l[2].expires, 43200);
-	assert_int_equal(l[3].expires, 1800);
-	assert_int_equal(l[4].expires, 10);
-	assert_int_equal(l[5].expires, 60);
+	assert_int_equal(l[0].stat.expires, EXPIRES_OFF);
+	assert_int_equal(l[1].stat.expires, LONG_MAX);
+	assert_int_equal(l[2].stat.expires, 43200);
+	assert_int_equal(l[3].stat.expires, 1800);
+	assert_int_equal(l[4].stat.expires, 10);
+	assert_int_equal(l[5].stat.expires, 60);
 	config_free(cfg);
 
 	const char *f = at("e.conf");
@@ -832,6 +833,325 @@ static void test_expires_takes_off_max_and_durations(void **state)
 		      "  { prefix = \"/b\"; expires = -1; },\n"
 		      "  { prefix = \"/c\"; expires = \"soon\"; } ); } );\n",
 		      3, want);
+	free(want);
+}
+
+static void assert_static_equal(const struct config_static *st, int follow,
+				int dotfiles, int autoindex, int precompressed, long expires)
+{
+	assert_int_equal(st->follow_symlinks, follow);
+	assert_int_equal(st->serve_dotfiles, dotfiles);
+	assert_int_equal(st->autoindex, autoindex);
+	assert_int_equal(st->precompressed, precompressed);
+	assert_int_equal(st->expires, expires);
+}
+
+static void test_new_keys_have_their_defaults(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"min.conf", "servers = ( { listen = \"8080\"; root = \".\";\n"
+			    "  locations = ( { prefix = \"/a/\"; } ); } );\n");
+	const struct config_server *s = &cfg->servers[0];
+
+	assert_static_equal(&s->stat, FOLLOW_INSIDE, 0, 0, 0, EXPIRES_OFF);
+	assert_null(s->error_pages);
+	assert_int_equal(s->nerror_pages, 0);
+	/* a location that sets nothing takes each from its server */
+	assert_static_equal(&s->locations[0].stat, -1, -1, -1, -1, EXPIRES_INHERIT);
+	assert_int_equal(cfg->file_cache_entries, 10000);
+	assert_int_equal(cfg->file_cache_valid_ms, 1000);
+	assert_int_equal(cfg->file_cache_max_size, 64 * 1024);
+	assert_null(cfg->mime_types);
+	assert_null(cfg->mime);
+	assert_int_equal(cfg->nmime, 0);
+	config_free(cfg);
+}
+
+static void test_static_keys_set_on_a_server_are_overridden_per_location(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf",
+		"servers = ( { listen = \"8080\"; root = \"/\";\n"
+		"  follow_symlinks = \"never\"; serve_dotfiles = true; autoindex = true;\n"
+		"  precompressed = true; expires = \"1h\";\n"
+		"  locations = (\n"
+		"    { prefix = \"/a/\"; follow_symlinks = \"always\"; serve_dotfiles = false;\n"
+		"      autoindex = false; precompressed = false; expires = \"off\"; },\n"
+		"    { prefix = \"/b/\"; follow_symlinks = \"inside\"; expires = \"max\"; },\n"
+		"    { prefix = \"/c/\"; expires = 0; autoindex = true; },\n"
+		"    { prefix = \"/d/\"; } ); } );\n");
+	const struct config_server *s = &cfg->servers[0];
+
+	assert_static_equal(&s->stat, FOLLOW_NEVER, 1, 1, 1, 3600);
+	assert_static_equal(&s->locations[0].stat, FOLLOW_ALWAYS, 0, 0, 0, EXPIRES_OFF);
+	assert_static_equal(&s->locations[1].stat, FOLLOW_INSIDE, -1, -1, -1, LONG_MAX);
+	assert_static_equal(&s->locations[2].stat, -1, -1, 1, -1, 0);
+	assert_static_equal(&s->locations[3].stat, -1, -1, -1, -1, EXPIRES_INHERIT);
+	config_free(cfg);
+}
+
+static void test_follow_symlinks_takes_inside_always_or_never(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect(
+		"%s:1: 'follow_symlinks' must be one of inside, always, never (not "
+		"\"yes\")\n"
+		"%s:2: 'follow_symlinks' must be a string\n"
+		"%s:3: 'follow_symlinks' must be one of inside, always, never (not "
+		"\"Never\")\n"
+		"%s:4: 'serve_dotfiles' must be a boolean (true or false)\n"
+		"%s:4: 'expires' must be between 0 and 3650d (or \"max\")\n",
+		f, f, f, f, f);
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; follow_symlinks = \"yes\";\n"
+		      "  locations = ( { prefix = \"/a\"; follow_symlinks = true; },\n"
+		      "    { prefix = \"/b\"; follow_symlinks = \"Never\"; } );\n"
+		      "  serve_dotfiles = \"no\"; expires = \"3651d\"; } );\n",
+		      5, want);
+	free(want);
+}
+
+static void test_error_pages_take_statuses_then_a_uri(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf", "servers = ( { listen = \"80\"; root = \"/\";\n"
+			  "  error_pages = [ \"404 /404.html\",\n"
+			  "    \" 500  502\\t503 504 /50x.html \", \"300 599 /odd\" ]; },\n"
+			  "  { listen = \"81\"; root = \"/\"; error_pages = \"404 /nf\"; },\n"
+			  "  { listen = \"82\"; root = \"/\"; error_pages = [ ]; } );\n");
+	const struct config_server *s = &cfg->servers[0];
+	static const struct {
+		int status;
+		const char *uri;
+	} want[] = { { 404, "/404.html" }, { 500, "/50x.html" }, { 502, "/50x.html" },
+		     { 503, "/50x.html" }, { 504, "/50x.html" }, { 300, "/odd" },
+		     { 599, "/odd" } };
+
+	assert_int_equal(s->nerror_pages, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < s->nerror_pages; i++) {
+		assert_int_equal(s->error_pages[i].status, want[i].status);
+		assert_string_equal(s->error_pages[i].uri, want[i].uri);
+	}
+	/* a single string is an array of one */
+	assert_int_equal(cfg->servers[1].nerror_pages, 1);
+	assert_int_equal(cfg->servers[1].error_pages[0].status, 404);
+	assert_string_equal(cfg->servers[1].error_pages[0].uri, "/nf");
+	assert_int_equal(cfg->servers[2].nerror_pages, 0);
+	config_free(cfg);
+}
+
+static void test_error_pages_bad_entries_are_errors_at_their_line(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect(
+		"%s:2: 'error_pages' entry \"99 /x.html\": status '99' must be a number "
+		"from 300 to 599\n"
+		"%s:3: 'error_pages' entry \"600 /x.html\": status '600' must be a number "
+		"from 300 to 599\n"
+		"%s:4: 'error_pages' entry \"404 404.html\": the URI must start with '/' "
+		"(not \"404.html\")\n"
+		"%s:5: 'error_pages' entry \"404\" must be one or more statuses then a "
+		"URI, like \"500 502 /50x.html\"\n"
+		"%s:6: 'error_pages' entry \"/a.html /b.html\" must be one or more "
+		"statuses then a URI, like \"500 502 /50x.html\"\n"
+		"%s:7: 'error_pages' entry \"abc 4040 /x\": status 'abc' must be a number "
+		"from 300 to 599\n"
+		"%s:7: 'error_pages' entry \"abc 4040 /x\": status '4040' must be a "
+		"number from 300 to 599\n"
+		"%s:8: 'error_pages' entry \"\" must be one or more statuses then a URI, "
+		"like \"500 502 /50x.html\"\n"
+		"%s:9: 'error_pages': status 404 is listed twice\n"
+		"%s:10: 'error_pages': status 410 is listed twice\n"
+		"%s:11: 'error_pages' must be a string or an array of strings\n",
+		f, f, f, f, f, f, f, f, f, f, f);
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; error_pages = [\n"
+		      "    \"99 /x.html\",\n"
+		      "    \"600 /x.html\",\n"
+		      "    \"404 404.html\",\n"
+		      "    \"404\",\n"
+		      "    \"/a.html /b.html\",\n"
+		      "    \"abc 4040 /x\",\n"
+		      "    \"\",\n"
+		      "    \"404 /a.html\", \"404 /b.html\",\n"
+		      "    \"410 410 /gone.html\" ]; },\n"
+		      "  { listen = \"81\"; root = \"/\"; error_pages = [ 404 ]; } );\n",
+		      11, want);
+	free(want);
+}
+
+static void test_file_cache_keys_take_their_ranges(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf", "file_cache_entries = 0;\n"
+			  "file_cache_valid = \"250ms\";\n"
+			  "file_cache_max_size = \"64m\";\n"
+			  "servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+
+	assert_int_equal(cfg->file_cache_entries, 0);
+	assert_int_equal(cfg->file_cache_valid_ms, 250);
+	assert_int_equal(cfg->file_cache_max_size, 64 << 20);
+	config_free(cfg);
+
+	cfg = load_ok("c.conf", "file_cache_entries = 1000000;\n"
+				"file_cache_valid = \"1d\";\n"
+				"file_cache_max_size = 0;\n"
+				"servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+	assert_int_equal(cfg->file_cache_entries, 1000000);
+	assert_int_equal(cfg->file_cache_valid_ms, 86400000);
+	assert_int_equal(cfg->file_cache_max_size, 0);
+	config_free(cfg);
+
+	const char *f = at("e.conf");
+	char *want = expect("%s:1: 'file_cache_entries' must be between 0 and 1000000\n"
+			    "%s:2: 'file_cache_valid' must be between 1ms and 1d\n"
+			    "%s:3: 'file_cache_max_size' must be between 0 and 64m\n",
+			    f, f, f);
+	assert_errors("e.conf",
+		      "file_cache_entries = 1000001;\n"
+		      "file_cache_valid = 0;\n"
+		      "file_cache_max_size = \"65m\";\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      3, want);
+	free(want);
+
+	want = expect("%s:1: 'file_cache_entries' must be between 0 and 1000000\n"
+		      "%s:2: 'file_cache_valid' must be between 1ms and 1d\n"
+		      "%s:3: 'file_cache_max_size' must be between 0 and 64m\n",
+		      f, f, f);
+	assert_errors("e.conf",
+		      "file_cache_entries = -1;\n"
+		      "file_cache_valid = \"2d\";\n"
+		      "file_cache_max_size = -1;\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      3, want);
+	free(want);
+
+	want = expect("%s:1: 'file_cache_entries' must be an integer\n"
+		      "%s:2: 'file_cache_valid' must be a duration: seconds, or a number "
+		      "with ms, s, m, h or d (not \"often\")\n"
+		      "%s:3: 'file_cache_max_size' must be a size (bytes, or a string like "
+		      "\"64k\")\n",
+		      f, f, f);
+	assert_errors("e.conf",
+		      "file_cache_entries = \"many\";\n"
+		      "file_cache_valid = \"often\";\n"
+		      "file_cache_max_size = true;\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      3, want);
+	free(want);
+}
+
+static void assert_mime(const struct config *cfg, size_t i, const char *ext,
+			const char *type)
+{
+	assert_true(i < cfg->nmime);
+	assert_string_equal(cfg->mime[i].ext, ext);
+	assert_string_equal(cfg->mime[i].type, type);
+}
+
+/* Relative to the configuration's directory, not the working one. */
+static void test_mime_types_file_loads_its_pairs(void **state)
+{
+	(void)state;
+	mkdir_in("conf");
+	write_file("conf/mime.types",
+		   "# a comment, then a blank line\n"
+		   "\n"
+		   "text/html\t\thtml htm\n"
+		   "application/x-nothing\n"
+		   "   \t\n"
+		   "image/PNG PNG Png  # trailing comment\n"
+		   "text/x-old   foo\n"
+		   "application/vnd.ms-excel xls   xlb\n"
+		   "text/x-new FOO\n"
+		   "text/plain txt");
+	struct config *cfg = load_ok("conf/c.conf",
+				     "mime_types = \"mime.types\";\n"
+				     "servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+
+	assert_string_equal(cfg->mime_types, at("conf/mime.types"));
+	assert_int_equal(cfg->nmime, 7);
+	assert_mime(cfg, 0, "html", "text/html");
+	assert_mime(cfg, 1, "htm", "text/html");
+	/* the case of the type is kept; the extension is folded */
+	assert_mime(cfg, 2, "png", "image/PNG");
+	assert_mime(cfg, 3, "xls", "application/vnd.ms-excel");
+	assert_mime(cfg, 4, "xlb", "application/vnd.ms-excel");
+	/* a later line wins, and takes the place of its extension */
+	assert_mime(cfg, 5, "foo", "text/x-new");
+	/* no newline at the end of the file, no charset added */
+	assert_mime(cfg, 6, "txt", "text/plain");
+	config_free(cfg);
+}
+
+static void test_mime_types_malformed_line_names_the_mime_file(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf"), *m = at("bad.types");
+	char *want = expect("%s:1: 'events_batch' must be between 1 and 65536\n"
+			    "%s:3: 'textplain' is not a media type like \"text/plain\"\n"
+			    "%s:4: extension 'a/b' must not contain '/'\n"
+			    "%s:5: 'text/plain;charset=utf-8' is not a media type like "
+			    "\"text/plain\"\n"
+			    "%s:6: '/x' is not a media type like \"text/plain\"\n"
+			    "%s:3: 'log_level' must be one of error, warn, info, debug "
+			    "(not \"x\")\n",
+			    f, m, m, m, m, f);
+
+	write_file("bad.types", "text/html html\n"
+				"\n"
+				"textplain txt\n"
+				"application/gzip gz tar.gz a/b tgz\n"
+				"text/plain;charset=utf-8 txt\n"
+				"/x y\n");
+	assert_errors("c.conf",
+		      "events_batch = 0;\n"
+		      "mime_types = \"bad.types\";\n"
+		      "log_level = \"x\";\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      6, want);
+	free(want);
+}
+
+static void test_mime_types_unreadable_file_names_the_config_line(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect("%s:2: mime_types: cannot read %s: No such file or "
+			    "directory\n",
+			    f, at("none/mime.types"));
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		      "mime_types = \"none/./mime.types\";\n",
+		      1, want);
+	free(want);
+
+	mkdir_in("dir");
+	want = expect("%s:1: mime_types: cannot read %s: Is a directory\n", f,
+		      at("dir"));
+	assert_errors("c.conf",
+		      "mime_types = \"dir\";\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      1, want);
+	free(want);
+
+	want = expect("%s:1: 'mime_types' must not be empty\n"
+		      "%s:2: unknown key 'mime_types'\n",
+		      f, f);
+	assert_errors("c.conf",
+		      "mime_types = \"\";\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; mime_types = \"x\"; } );\n",
+		      2, want);
 	free(want);
 }
 
@@ -860,6 +1180,13 @@ static void assert_optional_equal(const char *a, const char *b)
 		assert_string_equal(a, b);
 }
 
+static void assert_static_same(const struct config_static *a,
+			       const struct config_static *b)
+{
+	assert_static_equal(a, b->follow_symlinks, b->serve_dotfiles, b->autoindex,
+			    b->precompressed, b->expires);
+}
+
 /* Everything but where each piece was read. */
 static void assert_configs_equal(const struct config *a, const struct config *b)
 {
@@ -879,6 +1206,15 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->limits.body_size, b->limits.body_size);
 	assert_int_equal(a->limits.requests_per_connection,
 			 b->limits.requests_per_connection);
+	assert_int_equal(a->file_cache_entries, b->file_cache_entries);
+	assert_int_equal(a->file_cache_valid_ms, b->file_cache_valid_ms);
+	assert_int_equal(a->file_cache_max_size, b->file_cache_max_size);
+	assert_optional_equal(a->mime_types, b->mime_types);
+	assert_int_equal(a->nmime, b->nmime);
+	for (size_t i = 0; i < a->nmime; i++) {
+		assert_string_equal(a->mime[i].ext, b->mime[i].ext);
+		assert_string_equal(a->mime[i].type, b->mime[i].type);
+	}
 	assert_int_equal(a->nservers, b->nservers);
 	for (size_t i = 0; i < a->nservers; i++) {
 		const struct config_server *x = &a->servers[i], *y = &b->servers[i];
@@ -889,6 +1225,12 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 		assert_optional_equal(x->root, y->root);
 		assert_strings_equal(x->index, x->nindex, y->index, y->nindex);
 		assert_optional_equal(x->access_log, y->access_log);
+		assert_static_same(&x->stat, &y->stat);
+		assert_int_equal(x->nerror_pages, y->nerror_pages);
+		for (size_t j = 0; j < x->nerror_pages; j++) {
+			assert_int_equal(x->error_pages[j].status, y->error_pages[j].status);
+			assert_string_equal(x->error_pages[j].uri, y->error_pages[j].uri);
+		}
 		assert_int_equal(x->nlocations, y->nlocations);
 		for (size_t j = 0; j < x->nlocations; j++) {
 			const struct config_location *p = &x->locations[j];
@@ -898,7 +1240,7 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 			assert_int_equal(p->exact, q->exact);
 			assert_optional_equal(p->root, q->root);
 			assert_optional_equal(p->proxy, q->proxy);
-			assert_int_equal(p->expires, q->expires);
+			assert_static_same(&p->stat, &q->stat);
 		}
 	}
 	assert_int_equal(a->nupstreams, b->nupstreams);
@@ -965,6 +1307,75 @@ static void test_dump_loads_again_with_equal_values(void **state)
 	round_trip("odd.conf");
 }
 
+static void test_dump_shows_the_new_keys_and_loads_again(void **state)
+{
+	(void)state;
+	write_file("mime.types", "text/html html HTM\ntext/x-a a\ntext/x-b A\n");
+	write_file("new.conf",
+		   "file_cache_entries = 0; file_cache_valid = \"1500ms\";\n"
+		   "file_cache_max_size = 1000; mime_types = \"mime.types\";\n"
+		   "servers = ( { listen = \"80\"; root = \"/\"; follow_symlinks = \"always\";\n"
+		   "  serve_dotfiles = true; autoindex = true; precompressed = true;\n"
+		   "  expires = 90;\n"
+		   "  error_pages = [ \"404 /nf.html\", \"500 502 /50x.html\", \"503 /50x.html\",\n"
+		   "    \"403 /\\\"q\\\".html\" ];\n"
+		   "  locations = ( { prefix = \"/a/\"; follow_symlinks = \"never\";\n"
+		   "    serve_dotfiles = false; autoindex = false; precompressed = false;\n"
+		   "    expires = \"off\"; },\n"
+		   "   { prefix = \"/b/\"; expires = 0; }, { prefix = \"/c/\"; expires = \"max\"; },\n"
+		   "   { prefix = \"/d/\"; } ); },\n"
+		   "  { listen = \"81\"; root = \"/\"; expires = \"max\"; } );\n");
+	round_trip("new.conf");
+
+	/* the defaults are there to see in a minimal file's dump */
+	struct config *cfg = load_ok(
+		"min.conf", "servers = ( { listen = \"8080\"; root = \"/\";\n"
+			    "  locations = ( { prefix = \"/a/\"; } ); } );\n");
+	char *text = dump_to(cfg, "dump.conf");
+	static const char *const shown[] = {
+		"\nfile_cache_entries = 10000;\n",
+		"\nfile_cache_valid = \"1s\";\n",
+		"\nfile_cache_max_size = \"64k\";\n",
+		"\n# mime_types: not set\n",
+		"\n\t\tfollow_symlinks = \"inside\";\n",
+		"\n\t\tserve_dotfiles = false;\n",
+		"\n\t\tautoindex = false;\n",
+		"\n\t\tprecompressed = false;\n",
+		"\n\t\texpires = \"off\";\n",
+		"\n\t\terror_pages = [ ];\n",
+		/* a location shows only what it sets */
+		"\n\t\t\t{ prefix = \"/a/\"; exact = false; }\n",
+	};
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		if (strstr(text, shown[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", shown[i], text);
+	}
+	free(text);
+	config_free(cfg);
+
+	/* and what was set reads as it was written */
+	cfg = load_ok("new.conf", NULL);
+	text = dump_to(cfg, "dump.conf");
+	static const char *const set[] = {
+		"\nfile_cache_valid = \"1500ms\";\n",
+		"\nfile_cache_max_size = 1000;\n",
+		"\t\texpires = \"90s\";\n",
+		"\t\terror_pages = [ \"404 /nf.html\", \"500 502 503 /50x.html\", "
+		"\"403 /\\\"q\\\".html\" ];\n",
+		"{ prefix = \"/a/\"; exact = false; follow_symlinks = \"never\"; "
+		"serve_dotfiles = false; autoindex = false; precompressed = false; "
+		"expires = \"off\"; }",
+		"{ prefix = \"/b/\"; exact = false; expires = 0; }",
+		"{ prefix = \"/c/\"; exact = false; expires = \"max\"; }",
+	};
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		if (strstr(text, set[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", set[i], text);
+	}
+	free(text);
+	config_free(cfg);
+}
+
 static void test_repository_config_loads_without_errors(void **state)
 {
 	(void)state;
@@ -1015,7 +1426,17 @@ int main(void)
 		T(test_duplicate_server_name_on_one_address_is_an_error),
 		T(test_structure_errors_name_what_is_missing),
 		T(test_expires_takes_off_max_and_durations),
+		T(test_new_keys_have_their_defaults),
+		T(test_static_keys_set_on_a_server_are_overridden_per_location),
+		T(test_follow_symlinks_takes_inside_always_or_never),
+		T(test_error_pages_take_statuses_then_a_uri),
+		T(test_error_pages_bad_entries_are_errors_at_their_line),
+		T(test_file_cache_keys_take_their_ranges),
+		T(test_mime_types_file_loads_its_pairs),
+		T(test_mime_types_malformed_line_names_the_mime_file),
+		T(test_mime_types_unreadable_file_names_the_config_line),
 		T(test_dump_loads_again_with_equal_values),
+		T(test_dump_shows_the_new_keys_and_loads_again),
 		T(test_repository_config_loads_without_errors),
 #undef T
 	};

@@ -201,7 +201,7 @@ static void write_all(struct coro *co, void *arg)
 	(void)co;
 	struct writer *w = arg;
 	struct iovec iov[2] = { { w->data, w->len / 2 }, { w->data + w->len / 2, w->len - w->len / 2 } };
-	w->result = conn_writev(&w->src, iov, 2, 5000);
+	w->result = conn_writev(&w->src, iov, 2, false, 5000);
 	w->done = true;
 }
 

@@ -41,6 +41,9 @@ static void test_path_resolves_dots_and_slashes(void **state)
 	expect_clean("/sp%20ace", "sp ace");
 	expect_clean("http://example.com/x?y", "x");
 	expect_clean("http://example.com", ".");
+	expect_clean("https://example.com/x", "x");
+	expect_clean("HTTPS://example.com", ".");
+	expect_clean("/a#frag", "a");
 }
 
 static void test_path_above_root_is_refused(void **state)
