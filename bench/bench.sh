@@ -18,7 +18,7 @@
 #   ROUNDS=3       rounds of (garcom, nginx) per scenario
 #   CONNS=64       wrk connections
 #   FILE_SIZE=1024 bytes of small.html
-#   SCENARIOS="keepalive close"
+#   SCENARIOS="keepalive close notfound large"  (1 MiB file, 16 connections)
 #   GARCOM=src/garcom   the binary (copied into the temp dir at the start,
 #                       so a rebuild during the run changes nothing)
 #   NGINX_BIN=nginx  the nginx binary (not NGINX: nginx reads that variable
@@ -37,7 +37,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 FILE_SIZE=${FILE_SIZE:-1024}
-SCENARIOS=${SCENARIOS:-keepalive close}
+SCENARIOS=${SCENARIOS:-keepalive close notfound large}
 NGINX_BIN=${NGINX_BIN:-nginx}
 KEEP=${KEEP:-0}
 SERVER_CPU=0
@@ -53,7 +53,7 @@ for v in DURATION ROUNDS CONNS FILE_SIZE; do
 	[ "${!v}" -gt 0 ] || die "$v must be > 0"
 done
 for s in $SCENARIOS; do
-	case $s in keepalive|close) ;; *) die "unknown scenario '$s' (keepalive, close)" ;; esac
+	case $s in keepalive|close|notfound|large) ;; *) die "unknown scenario '$s' (keepalive, close, notfound, large)" ;; esac
 done
 for t in wrk curl taskset "$NGINX_BIN"; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
@@ -117,6 +117,7 @@ trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
 # ---- docroot and configs --------------------------------------------------
 mkdir -p "$TMP/www" "$TMP/garcom" "$TMP/nginx/tmp" "$TMP/runs"
 head -c "$FILE_SIZE" /dev/zero | tr '\0' 'x' >"$TMP/www/small.html"
+head -c 1048576 /dev/urandom >"$TMP/www/large.bin"
 printf '<!doctype html>\n<title>bench</title>\n<p>garcom bench</p>\n' >"$TMP/www/index.html"
 chmod 755 "$TMP/www"; chmod 644 "$TMP/www/"*
 
@@ -180,6 +181,8 @@ http {
 	types { text/html html; text/css css; }
 	default_type application/octet-stream;
 	access_log off;
+	# garcom logs no line per 404 either: the same work on both sides.
+	log_not_found off;
 	sendfile on;
 	tcp_nopush on;
 	keepalive_timeout 120s;
@@ -232,8 +235,16 @@ HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # user + nice + system ticks of the server's CPU, all processes together.
 cpu_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
 
-url_of() { echo "http://127.0.0.1:${PORT[$1]}/small.html"; }
-status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1")" 2>/dev/null; }
+# url_of name [scenario]: what each scenario fetches.
+url_of() {
+	local path=small.html
+	case ${2:-} in notfound) path=missing.html ;; large) path=large.bin ;; esac
+	echo "http://127.0.0.1:${PORT[$1]}/$path"
+}
+status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1" "${2:-}")" 2>/dev/null; }
+want_status() { [ "$1" = notfound ] && echo 404 || echo 200; }
+# The 1 MiB scenario uses 16 connections (throughput, not request rate).
+conns_of() { [ "$1" = large ] && echo 16 || echo "$CONNS"; }
 
 start_server garcom
 start_server nginx
@@ -251,17 +262,17 @@ show_log_tail() { # name from_line
 run_wrk() {
 	local name=$1 scen=$2 secs=$3 out=$4 code hdr=() kids_before kids_after loglines
 	local pid=${PID[$name]}
-	code=$(status_of "$name")
-	if [ "$code" != 200 ]; then
-		echo "bench: $name: GET $(url_of "$name") answered '$code' before the run" >&2
+	code=$(status_of "$name" "$scen")
+	if [ "$code" != "$(want_status "$scen")" ]; then
+		echo "bench: $name: GET $(url_of "$name" "$scen") answered '$code' before the run" >&2
 		return 1
 	fi
 	[ "$scen" = close ] && hdr=(-H 'Connection: close')
 	kids_before=$(children "$pid")
 	local t0 b0; t0=$(cpu_ticks "$pid"); b0=$(cpu_busy)
 	loglines=$(( $(wc -l <"$(log_of "$name")" 2>/dev/null || echo 0) + 1 ))
-	taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"${secs}s" --latency "${hdr[@]}" \
-		"$(url_of "$name")" >"$out" 2>&1 &
+	taskset -c "$CLIENT_CPU" wrk -t1 -c"$(conns_of "$scen")" -d"${secs}s" --latency "${hdr[@]}" \
+		"$(url_of "$name" "$scen")" >"$out" 2>&1 &
 	WRK_PID=$!
 	wait "$WRK_PID"; local rc=$?
 	WRK_PID=
@@ -281,7 +292,9 @@ run_wrk() {
 		echo "bench: $name's worker changed during the run ($kids_before -> $kids_after): it crashed and was respawned" >&2
 		show_log_tail "$name" "$loglines" >&2
 	fi
-	if grep -q -e 'Socket errors' -e 'Non-2xx' "$out"; then
+	local errpat=(-e 'Socket errors' -e 'Non-2xx')
+	[ "$scen" = notfound ] && errpat=(-e 'Socket errors') # 404 is the point
+	if grep -q "${errpat[@]}" "$out"; then
 		echo "bench: $name $scen: wrk reported errors:" >&2
 		grep -e 'Socket errors' -e 'Non-2xx' -e 'requests in' "$out" | sed 's/^/    /' >&2
 		show_log_tail "$name" "$loglines" >&2
@@ -289,9 +302,10 @@ run_wrk() {
 	return 0
 }
 
-# parse outfile -> "rps p99_ms errors requests server_cpu_s others_cpu_s"
+# parse outfile [scenario] -> "rps p99_ms errors requests server_cpu_s others_cpu_s"
 parse_wrk() {
-	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" '
+	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" \
+		-v non2xx_ok="$([ "${2:-}" = notfound ] && echo 1 || echo 0)" '
 	function ms(v) {
 		if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
 		if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
@@ -304,7 +318,7 @@ parse_wrk() {
 	/Socket errors:/ {
 		for (i = 1; i <= NF; i++) { v = $i; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) err += v }
 	}
-	/Non-2xx or 3xx responses:/ { err += $NF }
+	/Non-2xx or 3xx responses:/ { if (!non2xx_ok) err += $NF }
 	/ requests in / { reqs = $1 }
 	END {
 		if (rps == "") rps = "nan"
@@ -357,7 +371,7 @@ for scen in $SCENARIOS; do
 				continue
 			fi
 			if run_wrk "$name" "$scen" "$DURATION" "$out"; then
-				RES["$scen $name $r"]=$(parse_wrk "$out")
+				RES["$scen $name $r"]=$(parse_wrk "$out" "$scen")
 			else
 				RES["$scen $name $r"]="nan nan 0 0 0 nan"
 				failed=1

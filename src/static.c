@@ -496,6 +496,10 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 	}
 	}
 
+	/* The type is the file's, also when its .gz or .br is sent. */
+	char type[128];
+	size_t type_len = e->type_len < sizeof type ? e->type_len : sizeof type - 1;
+	memcpy(type, e->type, type_len);
 	const char *encoding = NULL;
 	bool vary = false;
 	if (loc->opts.precompressed)
@@ -538,17 +542,16 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 		return error_with(loc, req, 416, reply, out, line);
 	}
 
-	/* Head lines: the cached ones, then what this request adds. For a
-	 * 304 the Content-Type line is left out. */
-	const char *head = e->head;
-	size_t head_len = e->head_len;
-	if (status == 304) {
-		size_t skip = sizeof("Content-Type: ") - 1 + e->type_len + 2;
-		head += skip;
-		head_len -= skip;
-	}
+	/* Head lines: Content-Type (not for a 304), the cached lines after
+	 * the entry's own Content-Type, then what this request adds. */
+	size_t skip = sizeof("Content-Type: ") - 1 + e->type_len + 2;
+	const char *head = e->head + skip;
+	size_t head_len = e->head_len - skip;
 	char *h;
-	int hn = http_scratchf(out, &h, "%.*s%s%s%s%s%.*s", (int)head_len, head,
+	int hn = http_scratchf(out, &h, "%s%.*s%s%.*s%s%s%s%s%.*s",
+			       status == 304 ? "" : "Content-Type: ",
+			       status == 304 ? 0 : (int)type_len, type,
+			       status == 304 ? "" : "\r\n", (int)head_len, head,
 			       status == 304 ? "" : "Accept-Ranges: bytes\r\n",
 			       encoding ? "Content-Encoding: " : "", encoding ? encoding : "",
 			       encoding ? "\r\n" : "", (int)loc->cache_control_len,
@@ -599,8 +602,8 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 			       boundary);
 	if (cn < 0)
 		return -1;
-	/* Replace the file's own Content-Type line: skip it in h. */
-	size_t skip = sizeof("Content-Type: ") - 1 + e->type_len + 2;
+	/* Replace the Content-Type line: skip it in h. */
+	skip = sizeof("Content-Type: ") - 1 + type_len + 2;
 	char *nh;
 	int nn = http_scratchf(out, &nh, "%.*s%.*s", cn, ct, (int)(reply->headers_len - skip),
 			       reply->headers + skip);
@@ -618,7 +621,7 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 		int pn = http_scratchf(out, &ph,
 				       "\r\n--%s\r\nContent-Type: %.*s\r\n"
 				       "Content-Range: bytes %llu-%llu/%llu\r\n\r\n",
-				       boundary, (int)e->type_len, e->type,
+				       boundary, (int)type_len, type,
 				       (unsigned long long)ranges[i].first,
 				       (unsigned long long)ranges[i].last,
 				       (unsigned long long)e->size);

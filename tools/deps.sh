@@ -12,7 +12,7 @@ bench) pkgs="$pkgs wrk nginx-light curl util-linux valgrind" ;;
 esac
 # Nice to have for `make check`: the aarch64 coroutine test under qemu.
 optional=
-[ "$what" = check ] && optional="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+[ "$what" = check ] && optional="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross chromium"
 
 command -v dpkg-query >/dev/null 2>&1 || {
 	echo "deps: not a Debian system; install the equivalents of: $pkgs" >&2

@@ -5,7 +5,6 @@ import email.utils
 import hashlib
 import os
 import re
-import socket
 import time
 
 

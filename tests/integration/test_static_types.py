@@ -1,6 +1,5 @@
 """Content-Type from the file's extension: the built-in table, the charset on
 text types, and a mime.types file that adds or overrides entries."""
-import os
 
 from statichelp import exchange, get, head
 
