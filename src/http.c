@@ -5,6 +5,7 @@
  * answers to pipelined requests leave together. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ struct http_out {
 	} rel[OUT_SEGS];
 };
 
-enum parse_event { EV_NONE, EV_HEADERS, EV_MESSAGE };
+enum parse_event { EV_NONE, EV_HEADERS, EV_BODY, EV_MESSAGE };
 
 /* What the llhttp callbacks see (parser.data). */
 struct parse {
@@ -54,6 +55,8 @@ struct parse {
 	bool transfer_encoding;
 	size_t header_limit;
 	uint32_t msg_start;
+	const char *body_at; /* EV_BODY: decoded body bytes, in the read buffer */
+	size_t body_len;
 };
 
 /* ---- llhttp callbacks: record spans, enforce what llhttp does not ---- */
@@ -83,6 +86,7 @@ static int on_message_begin(llhttp_t *p)
 	req->nheaders = 0;
 	req->target = (struct http_span){ 0, 0 };
 	req->host = (struct http_span){ 0, 0 };
+	req->expect_continue = false;
 	P(p)->in_field = false;
 	P(p)->began = true;
 	P(p)->nhost = 0;
@@ -166,6 +170,8 @@ static int on_header_value_complete(llhttp_t *p)
 		req->host = h->value;
 	} else if (span_is(ps, h->name, "transfer-encoding")) {
 		ps->transfer_encoding = true;
+	} else if (span_is(ps, h->name, "expect")) {
+		req->expect_continue = span_is(ps, h->value, "100-continue");
 	}
 	return 0;
 }
@@ -194,12 +200,25 @@ static int on_headers_complete(llhttp_t *p)
 	}
 	/* No protocol switch here: the connection stays HTTP/1.1, so the
 	 * next pipelined request must parse as one. */
+	req->upgrade = p->upgrade && p->method != HTTP_CONNECT;
 	p->upgrade = 0;
 	req->keep_alive = llhttp_should_keep_alive(p);
-	req->has_body = (p->flags & F_CHUNKED) || p->content_length > 0;
+	req->chunked = (p->flags & F_CHUNKED) != 0;
+	req->content_length = req->chunked ? 0 : p->content_length;
+	req->has_body = req->chunked || p->content_length > 0;
 	if (!req->has_body)
 		return 0;
 	ps->event = EV_HEADERS;
+	return HPE_PAUSED;
+}
+
+/* Body bytes stop the parser so a handler can take them span by span,
+ * straight from the read buffer. */
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	P(p)->event = EV_BODY;
+	P(p)->body_at = at;
+	P(p)->body_len = len;
 	return HPE_PAUSED;
 }
 
@@ -218,6 +237,7 @@ static const llhttp_settings_t parser_settings = {
 	.on_header_value = on_header_value,
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
 	.on_message_complete = on_message_complete,
 };
 
@@ -499,166 +519,416 @@ static int status_for_parse_error(llhttp_errno_t err, int reject)
 
 enum state { ST_IDLE, ST_HEAD, ST_BODY };
 
+/* One connection's state while a coroutine serves it; `out` first, so a
+ * handler's http_out is the exchange. */
+struct exchange {
+	struct http_out out;
+	struct http_ctx *ctx;
+	struct http_conn *c;
+	llhttp_t parser;
+	struct parse ps;
+	struct http_request req;
+	enum state st;
+	uint32_t pos, msg_start;
+	uint64_t head_deadline;
+	bool body_done;      /* the current request's body is all parsed */
+	bool body_started;   /* a handler asked for body bytes */
+	bool continue_sent;
+	bool head_sent;      /* a streaming handler sent its response head */
+	enum http_framing framing;
+	bool close_after;    /* the connection cannot carry another request */
+	int status;          /* an error to answer, then close */
+};
+
+static struct exchange *X(struct http_out *out)
+{
+	return (struct exchange *)out;
+}
+
+/* Room at the end of the read buffer: compact, or fail if a head fills it. */
+static int make_room(struct exchange *x)
+{
+	struct http_conn *c = x->c;
+	size_t cap = buf_pool_size(x->ctx->rbufs);
+	if (x->st == ST_BODY) {
+		/* Body bytes are parsed and handed over: nothing to keep. */
+		if (x->pos == c->rlen)
+			c->rlen = x->pos = x->msg_start = 0;
+		return 0;
+	}
+	if (c->rlen - x->msg_start > x->ctx->limits->header_size)
+		return -1;
+	if (c->rlen == cap && x->msg_start > 0) {
+		memmove(c->rbuf, c->rbuf + x->msg_start, c->rlen - x->msg_start);
+		shift_spans(&x->req, x->msg_start);
+		c->rlen -= x->msg_start;
+		x->pos -= x->msg_start;
+		x->msg_start = 0;
+	}
+	return 0;
+}
+
+static ssize_t read_more(struct exchange *x, uint64_t deadline)
+{
+	struct http_conn *c = x->c;
+	size_t cap = buf_pool_size(x->ctx->rbufs);
+	if (c->rlen == cap)
+		return -ENOBUFS;
+	ssize_t n = conn_read(&c->src, c->rbuf + c->rlen, cap - c->rlen, deadline);
+	if (n > 0)
+		c->rlen += (uint32_t)n;
+	return n;
+}
+
+ssize_t http_body_read(struct http_out *out, const char **data)
+{
+	struct exchange *x = X(out);
+	const struct http_limits *lim = x->ctx->limits;
+	if (!x->req.has_body || x->body_done)
+		return 0;
+	x->body_started = true;
+	for (;;) {
+		if (x->pos == x->c->rlen) {
+			if (x->req.expect_continue && !x->continue_sent) {
+				/* The client waits for this before sending. */
+				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+				struct iovec iov = { (void *)cont, sizeof cont - 1 };
+				x->continue_sent = true;
+				int r = conn_writev(out->src, &iov, 1, false, lim->send_timeout_ms);
+				if (r < 0)
+					return r;
+			}
+			make_room(x);
+			ssize_t n = read_more(x, netpoll_now(out->src->np) + lim->body_timeout_ms);
+			if (n <= 0) {
+				x->close_after = true;
+				return n == 0 ? -ECONNRESET : n;
+			}
+			continue;
+		}
+		x->ps.event = EV_NONE;
+		llhttp_errno_t err = llhttp_execute(&x->parser, x->c->rbuf + x->pos,
+						    x->c->rlen - x->pos);
+		if (err == HPE_OK) {
+			x->pos = x->c->rlen;
+			continue;
+		}
+		if (err != HPE_PAUSED) {
+			x->close_after = true; /* a broken chunked body */
+			return -EPROTO;
+		}
+		x->pos = (uint32_t)(llhttp_get_error_pos(&x->parser) - x->c->rbuf);
+		llhttp_resume(&x->parser);
+		if (x->ps.event == EV_BODY) {
+			*data = x->ps.body_at;
+			return (ssize_t)x->ps.body_len;
+		}
+		if (x->ps.event == EV_MESSAGE) {
+			x->body_done = true;
+			x->st = ST_IDLE;
+			return 0;
+		}
+	}
+}
+
+bool http_body_expected(const struct http_out *out)
+{
+	const struct exchange *x = (const struct exchange *)out;
+	return x->req.has_body && !x->body_done;
+}
+
+/* Status line and the headers every response has. */
+static char *put_head_start(char *p, int status, int64_t now_sec)
+{
+	const char *text = http_status_text(status);
+	p = PUT_LIT(p, "HTTP/1.1 ");
+	p = put_u64(p, (uint64_t)status);
+	*p++ = ' ';
+	p = put_str(p, text, strlen(text));
+	p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
+	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
+	return PUT_LIT(p, "\r\n");
+}
+
+int http_send_interim(struct http_out *out, int status, const char *headers, size_t len)
+{
+	struct exchange *x = X(out);
+	if (x->req.minor == 0)
+		return 0; /* HTTP/1.0 clients get no 1xx */
+	char line[64];
+	int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, http_status_text(status));
+	struct iovec iov[3] = { { line, (size_t)n }, { (void *)headers, len }, { (void *)"\r\n", 2 } };
+	return conn_writev(out->src, iov, 3, false, x->ctx->limits->send_timeout_ms);
+}
+
+int http_send_head(struct http_out *out, int status, const char *headers, size_t len,
+		   enum http_framing framing, uint64_t content_length)
+{
+	struct exchange *x = X(out);
+	const struct http_request *req = &x->req;
+	bool http10 = req->minor == 0;
+	if (framing == HTTP_FRAME_UNKNOWN)
+		framing = http10 ? HTTP_FRAME_CLOSE : HTTP_FRAME_CHUNKED;
+	if (framing == HTTP_FRAME_CLOSE || framing == HTTP_FRAME_TUNNEL)
+		x->close_after = true;
+	const struct http_limits *lim = x->ctx->limits;
+	x->c->requests++;
+	bool limit = lim->requests_per_connection && x->c->requests >= lim->requests_per_connection;
+	if (!req->keep_alive || limit || x->ctx->draining)
+		x->close_after = true;
+	x->framing = framing;
+	x->head_sent = true;
+
+	size_t need = 200 + len;
+	char *h = http_scratch(out, need);
+	if (!h)
+		return -ENOBUFS;
+	char *p = put_head_start(h, status, netpoll_wall_sec(out->src->np));
+	if (framing == HTTP_FRAME_LENGTH) {
+		p = PUT_LIT(p, "Content-Length: ");
+		p = put_u64(p, content_length);
+		p = PUT_LIT(p, "\r\n");
+	} else if (framing == HTTP_FRAME_CHUNKED) {
+		p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
+	}
+	if (framing != HTTP_FRAME_TUNNEL) {
+		if (x->close_after)
+			p = PUT_LIT(p, "Connection: close\r\n");
+		else if (http10)
+			p = PUT_LIT(p, "Connection: keep-alive\r\n");
+	}
+	p = put_str(p, headers, len);
+	p = PUT_LIT(p, "\r\n");
+	out->used -= need - (size_t)(p - h);
+	out_push(out, &(struct out_seg){ .mem = h, .fd = -1, .len = (size_t)(p - h) });
+	/* Sent with the first body bytes, unless there are none. */
+	if (framing == HTTP_FRAME_NONE || framing == HTTP_FRAME_TUNNEL)
+		return out_flush(out);
+	return 0;
+}
+
+int http_send_body(struct http_out *out, const void *data, size_t len)
+{
+	struct exchange *x = X(out);
+	if (len == 0)
+		return 0;
+	if (x->framing == HTTP_FRAME_CHUNKED) {
+		char *size = http_scratch(out, 20);
+		if (!size)
+			return -ENOBUFS;
+		int n = snprintf(size, 20, "%zx\r\n", len);
+		out_push(out, &(struct out_seg){ .mem = size, .fd = -1, .len = (size_t)n });
+		out_push(out, &(struct out_seg){ .mem = data, .fd = -1, .len = len });
+		out_push(out, &(struct out_seg){ .mem = "\r\n", .fd = -1, .len = 2 });
+	} else {
+		out_push(out, &(struct out_seg){ .mem = data, .fd = -1, .len = len });
+	}
+	return out_flush(out); /* streamed: it leaves as it comes */
+}
+
+int http_send_end(struct http_out *out)
+{
+	struct exchange *x = X(out);
+	if (x->framing == HTTP_FRAME_CHUNKED)
+		out_push(out, &(struct out_seg){ .mem = "0\r\n\r\n", .fd = -1, .len = 5 });
+	return out_flush(out);
+}
+
+void http_abort(struct http_out *out)
+{
+	struct exchange *x = X(out);
+	x->close_after = true;
+	out_release(out); /* nothing more goes out: the client sees the cut */
+}
+
+int http_peer_name(const struct http_out *out, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getpeername(out->src->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	const void *a = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+						  : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+	if (!inet_ntop(ss.ss_family, a, buf, (socklen_t)len))
+		return -errno;
+	/* An IPv4 client on an IPv6 socket: show it as IPv4. */
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+	return 0;
+}
+
+struct np_source *http_client_source(struct http_out *out)
+{
+	return out->src;
+}
+
+/* Run the handler for the current request and queue its answer. Returns
+ * 0, or -1 when the connection must close now (the answer is flushed). */
+static int answer(struct exchange *x)
+{
+	struct http_out *out = &x->out;
+	if (out_reserve(out) < 0)
+		return -1;
+	struct http_reply reply = { 0 };
+	int h = x->ctx->handler(x->c->owner, &x->req, &reply, out);
+	if (h == HTTP_HANDLED) {
+		/* The handler streamed its answer; a body it did not read
+		 * cannot be skipped safely here: close. */
+		if (x->req.has_body && !x->body_done)
+			x->close_after = true;
+		if (!x->head_sent)
+			x->close_after = true;
+		return x->close_after ? (out_flush(out), -1) : 0;
+	}
+	if (h < 0) {
+		if (reply.release)
+			reply.release(reply.release_arg);
+		x->status = 500;
+		return -1;
+	}
+	struct http_conn *c = x->c;
+	const struct http_limits *lim = x->ctx->limits;
+	c->requests++;
+	bool limit = lim->requests_per_connection && c->requests >= lim->requests_per_connection;
+	/* This handler did not read the body: close rather than skip it. */
+	bool close_after = !x->req.keep_alive || (x->req.has_body && !x->body_done) || limit ||
+			   x->ctx->draining;
+	if (x->req.method == HTTP_HEAD)
+		reply.no_body = true;
+	if (out_reply(out, &reply, !close_after, x->req.minor == 0,
+		      netpoll_wall_sec(out->src->np)) < 0) {
+		x->status = 500; /* did not fit: the answers before it still go */
+		return -1;
+	}
+	if (close_after) {
+		out_flush(out);
+		return -1;
+	}
+	return 0;
+}
+
 enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 {
 	const struct http_limits *lim = ctx->limits;
 	struct netpoll *np = c->src.np;
-	struct http_request req;
-	struct parse ps = { .req = &req, .header_limit = lim->header_size };
-	llhttp_t parser;
-	llhttp_init(&parser, HTTP_REQUEST, &parser_settings);
-	parser.data = &ps;
-
-	size_t cap = buf_pool_size(ctx->rbufs);
+	/* On the coroutine's stack: nothing here costs heap. */
+	struct exchange x = { .ctx = ctx, .c = c };
+	x.ps = (struct parse){ .req = &x.req, .header_limit = lim->header_size };
+	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
+	x.parser.data = &x.ps;
+	x.out = (struct http_out){ .src = &c->src, .send_timeout_ms = lim->send_timeout_ms,
+				   .buf = buf_pool_get(ctx->wbufs), .cap = buf_pool_size(ctx->wbufs) };
 	if (!c->rbuf) {
 		c->rbuf = buf_pool_get(ctx->rbufs);
 		c->rlen = 0;
 	}
-	/* On the coroutine's stack: the segment arrays cost no heap. */
-	struct http_out out = { .src = &c->src, .send_timeout_ms = lim->send_timeout_ms,
-				.buf = buf_pool_get(ctx->wbufs), .cap = buf_pool_size(ctx->wbufs) };
-	if (!c->rbuf || !out.buf) {
-		buf_pool_put(ctx->wbufs, out.buf);
+	if (!c->rbuf || !x.out.buf) {
+		buf_pool_put(ctx->wbufs, x.out.buf);
+		buf_pool_put(ctx->rbufs, c->rbuf);
+		c->rbuf = NULL;
 		return HTTP_CLOSE;
 	}
-	req.buf = c->rbuf;
-	ps.base = c->rbuf;
-
-	enum state st = ST_IDLE;
+	x.req.buf = c->rbuf;
+	x.ps.base = c->rbuf;
+	x.st = ST_IDLE;
 	enum http_serve_result result = HTTP_CLOSE;
-	uint32_t pos = 0, msg_start = 0;
-	uint64_t head_deadline = 0;
-	bool close_after = false, answered = false;
-	int status = 0; /* an error to answer, then close */
+	bool answered = false;
 
 	for (;;) {
-		if (pos == c->rlen) {
+		if (x.pos == c->rlen) {
 			/* Answers already built go out before we read or park. */
-			if (out_flush(&out) < 0)
+			if (out_flush(&x.out) < 0)
 				break;
-			if (st == ST_HEAD && !ps.began)
-				st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
-			if (st == ST_IDLE) {
-				c->rlen = pos = 0;
+			if (x.st == ST_HEAD && !x.ps.began)
+				x.st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
+			if (x.st == ST_IDLE) {
+				c->rlen = x.pos = 0;
 				/* Park only when the socket is known drained; after
 				 * a peer's FIN it stays readable until we read 0. */
 				if (!conn_readable(&c->src)) {
 					result = HTTP_IDLE;
 					break;
 				}
-			} else if (st == ST_BODY) {
-				c->rlen = pos = msg_start = 0; /* body bytes: parsed, not kept */
-			} else if (c->rlen - msg_start > lim->header_size) {
-				status = 431;
-				goto answer_error;
-			} else if (c->rlen == cap && msg_start > 0) {
-				memmove(c->rbuf, c->rbuf + msg_start, c->rlen - msg_start);
-				shift_spans(&req, msg_start);
-				c->rlen -= msg_start;
-				pos -= msg_start;
-				msg_start = 0;
+			}
+			if (make_room(&x) < 0) {
+				x.status = 431;
+				break;
 			}
 			/* A new connection gets the header timeout for its first
 			 * byte, as nginx's client_header_timeout. */
 			unsigned idle_ms = c->requests ? lim->keepalive_timeout_ms
 						       : lim->header_timeout_ms;
-			uint64_t deadline = st == ST_HEAD   ? head_deadline
-					    : st == ST_BODY ? netpoll_now(np) + lim->body_timeout_ms
-							    : netpoll_now(np) + idle_ms;
-			ssize_t n = conn_read(&c->src, c->rbuf + c->rlen, cap - c->rlen, deadline);
-			if (n == -ETIMEDOUT && st == ST_HEAD) {
-				status = 408;
-				goto answer_error;
+			uint64_t deadline = x.st == ST_HEAD   ? x.head_deadline
+					    : x.st == ST_BODY ? netpoll_now(np) + lim->body_timeout_ms
+							      : netpoll_now(np) + idle_ms;
+			ssize_t n = read_more(&x, deadline);
+			if (n == -ETIMEDOUT && x.st == ST_HEAD) {
+				x.status = 408;
+				break;
 			}
 			if (n <= 0)
 				break; /* closed or failed mid-request: nothing to answer */
-			c->rlen += (uint32_t)n;
 			continue;
 		}
 
-		if (st == ST_IDLE) {
-			st = ST_HEAD;
-			msg_start = pos;
-			head_deadline = netpoll_now(np) + lim->header_timeout_ms;
+		if (x.st == ST_IDLE) {
+			x.st = ST_HEAD;
+			x.msg_start = x.pos;
+			x.head_deadline = netpoll_now(np) + lim->header_timeout_ms;
+			x.body_done = x.body_started = x.continue_sent = x.head_sent = false;
 			answered = false;
 		}
-		ps.event = EV_NONE;
-		llhttp_errno_t err = llhttp_execute(&parser, c->rbuf + pos, c->rlen - pos);
+		x.ps.event = EV_NONE;
+		llhttp_errno_t err = llhttp_execute(&x.parser, c->rbuf + x.pos, c->rlen - x.pos);
 		if (err == HPE_OK) {
-			pos = c->rlen;
-			if (st == ST_HEAD && c->rlen - msg_start > lim->header_size) {
-				status = 431;
-				goto answer_error;
+			x.pos = c->rlen;
+			if (x.st == ST_HEAD && c->rlen - x.msg_start > lim->header_size) {
+				x.status = 431;
+				break;
 			}
 			continue;
 		}
 		if (err != HPE_PAUSED) {
-			status = status_for_parse_error(err, ps.reject);
-			goto answer_error;
+			x.status = status_for_parse_error(err, x.ps.reject);
+			break;
 		}
-		pos = (uint32_t)(llhttp_get_error_pos(&parser) - c->rbuf);
-		llhttp_resume(&parser);
+		x.pos = (uint32_t)(llhttp_get_error_pos(&x.parser) - c->rbuf);
+		llhttp_resume(&x.parser);
+		if (x.ps.event == EV_BODY)
+			continue; /* body bytes nobody asked for: parsed, dropped */
 		/* A head that arrived whole is measured here. */
-		if (!answered && pos - msg_start > lim->header_size) {
-			status = 431;
-			goto answer_error;
+		if (!answered && x.pos - x.msg_start > lim->header_size) {
+			x.status = 431;
+			break;
 		}
-		if (ps.event == EV_HEADERS) {
-			st = ST_BODY;
-			if (lim->body_size && parser.content_length > lim->body_size) {
-				status = 413;
-				goto answer_error;
+		if (x.ps.event == EV_HEADERS) {
+			x.st = ST_BODY;
+			if (lim->body_size && x.parser.content_length > lim->body_size) {
+				x.status = 413;
+				break;
 			}
+		}
+		if (x.ps.event == EV_MESSAGE) {
+			x.body_done = true;
+			x.st = ST_IDLE;
 		}
 		if (!answered) {
-			/* A request with a body is answered at its headers; this
-			 * first cut does not read bodies, so it closes after. */
-			if (out_reserve(&out) < 0)
-				break;
-			struct http_reply reply = { 0 };
-			if (ctx->handler(c->owner, &req, &reply, &out) < 0) {
-				if (reply.release)
-					reply.release(reply.release_arg);
-				status = 500;
-				goto answer_error;
-			}
-			c->requests++;
-			bool limit = lim->requests_per_connection &&
-				     c->requests >= lim->requests_per_connection;
-			close_after = !req.keep_alive || req.has_body || limit || ctx->draining;
-			if (req.method == HTTP_HEAD)
-				reply.no_body = true;
-			if (out_reply(&out, &reply, !close_after, req.minor == 0,
-				      netpoll_wall_sec(np)) < 0) {
-				status = 500; /* did not fit: the answers before it still go */
-				goto answer_error;
-			}
 			answered = true;
-			if (close_after) {
-				out_flush(&out);
+			if (answer(&x) < 0)
 				break;
-			}
 		}
-		if (ps.event == EV_MESSAGE)
-			st = ST_IDLE;
 	}
-	goto out;
 
-answer_error:
-	if (status && out_flush(&out) == 0) {
+	if (x.status && out_flush(&x.out) == 0) {
 		struct http_reply reply;
-		http_reply_error(&reply, status);
-		if (out_reply(&out, &reply, false, false, netpoll_wall_sec(np)) == 0)
-			out_flush(&out);
+		http_reply_error(&reply, x.status);
+		if (out_reply(&x.out, &reply, false, false, netpoll_wall_sec(np)) == 0)
+			out_flush(&x.out);
 	}
-	result = HTTP_CLOSE;
-out:
-	out_release(&out); /* anything not written: give it back all the same */
-	buf_pool_put(ctx->wbufs, out.buf);
-	if (result == HTTP_IDLE || result == HTTP_CLOSE) {
-		buf_pool_put(ctx->rbufs, c->rbuf);
-		c->rbuf = NULL;
-		c->rlen = 0;
-	}
+	out_release(&x.out); /* anything not written: give it back all the same */
+	buf_pool_put(ctx->wbufs, x.out.buf);
+	buf_pool_put(ctx->rbufs, c->rbuf);
+	c->rbuf = NULL;
+	c->rlen = 0;
 	return result;
 }

@@ -31,6 +31,10 @@ struct http_request {
 	uint8_t major, minor;
 	bool keep_alive;
 	bool has_body;
+	bool chunked;         /* the body is chunked (else content_length) */
+	bool upgrade;         /* asked to switch protocols (WebSocket...) */
+	bool expect_continue; /* Expect: 100-continue */
+	uint64_t content_length;
 	struct http_span target; /* as sent: path and query */
 	struct http_span host;   /* empty when absent */
 	uint16_t nheaders;
@@ -79,7 +83,9 @@ struct http_limits {
 
 /* A handler fills reply; it may use http_scratch() for header text and
  * small bodies. `owner` is the connection's owner (see http_conn). Returns
- * 0, or -1 to drop the connection without a reply. */
+ * 0, or -1 for a 500, or HTTP_HANDLED when it streamed the answer itself
+ * with http_send_head() and friends. */
+#define HTTP_HANDLED 1
 typedef int (*http_handler_fn)(void *owner, const struct http_request *req,
 			       struct http_reply *reply, struct http_out *out);
 
@@ -123,6 +129,40 @@ bool http_header_get(const struct http_request *req, const char *name,
 		     const char **value, size_t *len);
 
 const char *http_status_text(int status);
+
+/* ---- streaming: for handlers that relay (the proxy) ---- */
+
+/* The request body, decoded (de-chunked), span by span straight from the
+ * read buffer: >0 bytes at *data (valid until the next call), 0 at its end,
+ * or -errno. The first call answers Expect: 100-continue. */
+ssize_t http_body_read(struct http_out *out, const char **data);
+bool http_body_expected(const struct http_out *out);
+
+enum http_framing {
+	HTTP_FRAME_LENGTH,  /* Content-Length: content_length */
+	HTTP_FRAME_CHUNKED,
+	HTTP_FRAME_CLOSE,   /* ended by closing the connection */
+	HTTP_FRAME_UNKNOWN, /* length not known: chunked, or close for HTTP/1.0 */
+	HTTP_FRAME_NONE,    /* no body (HEAD, 204, 304): headers as given */
+	HTTP_FRAME_TUNNEL,  /* 101: the connection becomes a byte tunnel */
+};
+
+/* A 1xx response (not to HTTP/1.0 clients). headers: lines ending \r\n. */
+int http_send_interim(struct http_out *out, int status, const char *headers, size_t len);
+/* The final head: status line, Server, Date, the framing header, Connection,
+ * then `headers`. Sent with the first body bytes. */
+int http_send_head(struct http_out *out, int status, const char *headers, size_t len,
+		   enum http_framing framing, uint64_t content_length);
+/* Body bytes, framed as the head said, written before it returns. */
+int http_send_body(struct http_out *out, const void *data, size_t len);
+int http_send_end(struct http_out *out);
+/* The response cannot be completed: the connection closes with nothing
+ * more sent, so the client sees it cut short. */
+void http_abort(struct http_out *out);
+
+/* The client's address as text, and its socket (for a tunnel). */
+int http_peer_name(const struct http_out *out, char *buf, size_t len);
+struct np_source *http_client_source(struct http_out *out);
 
 /* Fill reply with a short built-in HTML error page for status. */
 void http_reply_error(struct http_reply *reply, int status);
