@@ -2,6 +2,8 @@
 # machine: they install what is missing, configure, build, then run or test.
 # Packagers: ./configure && make && make install [PREFIX=...] [DESTDIR=...]
 
+.DEFAULT_GOAL := all
+
 -include config.mk
 
 # Written by ./configure; on a fresh clone the deps come first.

@@ -36,5 +36,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || exit 1
 apt-get install -y -qq --no-install-recommends $need || exit 1
 # Optional ones may be missing on other releases: never fail the build for them.
-[ -n "$want" ] && { apt-get install -y -qq --no-install-recommends $want || echo "deps: could not install $want (the aarch64 test will be skipped)"; }
+[ -n "$want" ] && { apt-get install -y -qq --no-install-recommends $want || echo "deps: could not install $want (the aarch64 and browser tests will be skipped)"; }
 exit 0
