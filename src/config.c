@@ -354,6 +354,9 @@ const struct config_kind config_kinds[] = {
 	[K_INT] = { T(INT) | T(INT64), "an integer" },
 	[K_STRING] = { T(STRING), "a string" },
 	[K_STRINGS] = { T(STRING) | T(ARRAY), "a string or an array of strings" },
+	[K_SERVERS] = { T(STRING) | T(ARRAY) | T(LIST),
+			"a string, an array of strings or a list of strings and "
+			"groups" },
 	[K_SIZE] = { T(INT) | T(INT64) | T(STRING),
 		     "a size (bytes, or a string like \"64k\")" },
 	[K_DURATION] = { T(INT) | T(INT64) | T(FLOAT) | T(STRING),
@@ -492,6 +495,7 @@ static struct config *new_config(const char *path)
 	cfg->timeouts.keepalive_ms = 75000;
 	cfg->timeouts.send_ms = 60000;
 	cfg->timeouts.shutdown_ms = 30000;
+	cfg->timeouts.tunnel_ms = 3600000;
 	cfg->limits.max_connections = 10000;
 	cfg->limits.header_size = 8192;
 	cfg->limits.body_size = 1 << 20;
@@ -576,7 +580,8 @@ static int print_errors(struct loader *ld, FILE *errors)
 {
 	int n = (int)ld->nerrs;
 
-	qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), by_place);
+	if (ld->nerrs > 0) /* errs is NULL then: not for qsort */
+		qsort(ld->errs, ld->nerrs, sizeof(*ld->errs), by_place);
 	for (size_t i = 0; i < ld->nerrs; i++) {
 		fprintf(errors, "%s\n", ld->errs[i].text);
 		free(ld->errs[i].text);
@@ -622,6 +627,10 @@ out:
 	free(ld.srcs);
 	free(ld.errs);
 	free(ld.proxies);
+	/* those not moved to the model (nothing read, or out of memory) */
+	for (size_t i = 0; i < ld.nimplicit; i++)
+		config_free_upstream(&ld.implicit[i]);
+	free(ld.implicit);
 	free(ld.include_dir);
 	free(ld.base_dir);
 	config_destroy(&ld.lc);
@@ -635,6 +644,13 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
+void config_free_upstream(struct config_upstream *up)
+{
+	free(up->name);
+	free(up->servers);
+	free(up->weights);
+}
+
 void config_free(struct config *cfg)
 {
 	if (cfg == NULL)
@@ -646,6 +662,7 @@ void config_free(struct config *cfg)
 			free(srv->locations[j].prefix);
 			free(srv->locations[j].root);
 			free(srv->locations[j].proxy);
+			free(srv->locations[j].proxy_path);
 		}
 		free(srv->locations);
 		for (size_t j = 0; j < srv->nerror_pages; j++)
@@ -658,11 +675,10 @@ void config_free(struct config *cfg)
 		free(srv->access_log);
 	}
 	free(cfg->servers);
-	for (size_t i = 0; i < cfg->nupstreams; i++) {
-		free(cfg->upstreams[i].name);
-		free(cfg->upstreams[i].servers);
-	}
+	for (size_t i = 0; i < cfg->nupstreams; i++) /* implicit ones too */
+		config_free_upstream(&cfg->upstreams[i]);
 	free(cfg->upstreams);
+	free(cfg->trusted_proxies);
 	free(cfg->path);
 	free(cfg->user);
 	free(cfg->group);

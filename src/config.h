@@ -47,6 +47,14 @@ struct config_location {
 	bool exact;
 	char *root;    /* NULL: the server's */
 	char *proxy;   /* NULL: static; else an upstream name or http:// URL */
+	/* Resolved at load: the upstream proxied to (an http:// URL gets an
+	 * implicit upstream of its own, with the defaults), and the URL's
+	 * path: NULL when none was given (the request URI passes unchanged),
+	 * else it replaces the location's prefix, as nginx's proxy_pass. */
+	struct config_upstream *upstream;
+	char *proxy_path;
+	int8_t preserve_host; /* -1: the server's */
+	int8_t via;           /* -1: the server's */
 	struct config_static stat; /* -1 / EXPIRES_INHERIT: the server's */
 	const char *file;
 	int line;
@@ -65,6 +73,8 @@ struct config_server {
 	size_t nindex;
 	char *access_log; /* NULL = off */
 	struct config_static stat; /* never "inherit" here */
+	bool preserve_host; /* proxy: pass the client's Host (default true) */
+	bool via;           /* proxy: add "Via: 1.1 garcom" (default true) */
 	struct config_error_page *error_pages; /* one entry per status */
 	size_t nerror_pages;
 	struct config_location *locations;
@@ -73,14 +83,29 @@ struct config_server {
 	int line;
 };
 
+enum balance { BALANCE_ROUND_ROBIN = 0, BALANCE_LEAST_CONN };
+
 struct config_upstream {
 	char *name;
 	struct config_listen *servers;
 	size_t nservers;
-	unsigned keepalive;
-	unsigned connect_timeout_ms, read_timeout_ms;
+	unsigned *weights;        /* per server, default 1 (1..1000) */
+	unsigned keepalive;       /* idle connections kept per worker */
+	unsigned keepalive_timeout_ms; /* an idle one is closed after; default 60 s */
+	unsigned connect_timeout_ms, send_timeout_ms, read_timeout_ms;
+	unsigned max_fails;       /* failures within fail_timeout that mark a
+				   * server down for fail_timeout; 0 = never */
+	unsigned fail_timeout_ms; /* default 10 s */
+	enum balance balance;
+	bool implicit;            /* made for a location's http:// URL */
 	const char *file;
 	int line;
+};
+
+/* A trusted_proxies entry: an address and prefix length (CIDR). */
+struct config_cidr {
+	struct sockaddr_storage addr; /* AF_INET or AF_INET6, port 0 */
+	unsigned prefix;
 };
 
 struct config {
@@ -96,6 +121,7 @@ struct config {
 	char *sites;             /* glob, NULL = none */
 	struct {
 		unsigned header_ms, body_ms, keepalive_ms, send_ms, shutdown_ms;
+		unsigned tunnel_ms; /* an idle WebSocket/Upgrade tunnel; default 1 h */
 	} timeouts;
 	struct {
 		unsigned max_connections;      /* 0 = no limit */
@@ -114,8 +140,11 @@ struct config {
 	size_t nmime;
 	struct config_server *servers;
 	size_t nservers;
-	struct config_upstream *upstreams;
+	struct config_upstream *upstreams; /* named ones, then implicit ones */
 	size_t nupstreams;
+	/* Clients whose X-Forwarded-For / X-Real-IP / Forwarded are believed. */
+	struct config_cidr *trusted_proxies;
+	size_t ntrusted_proxies;
 	char **files; /* owns the names the `file` members point to */
 	size_t nfiles;
 };
@@ -136,6 +165,30 @@ int config_parse_duration_ms(const char *text, uint64_t *ms);
 
 /* "0.0.0.0:8080", "[::1]:80", "*:8080", "8080" -> addr. Returns 0 or -1. */
 int config_parse_listen(const char *text, struct config_listen *out);
+
+/* trusted_proxies entries: "10.0.0.0/8", "fd00::/8", an address alone for
+ * its full length. CIDR_BAD_PREFIX: /N beyond 32 or 128; CIDR_HOST_BITS:
+ * bits set beyond /N ("10.0.0.1/8"), *out then holds the network with them
+ * cleared ("10.0.0.0/8"), to suggest. */
+enum config_cidr_parse {
+	CIDR_OK = 0,
+	CIDR_MALFORMED = -1,
+	CIDR_BAD_PREFIX = -2,
+	CIDR_HOST_BITS = -3,
+};
+int config_parse_cidr(const char *text, struct config_cidr *out);
+
+/* "http://HOST[:PORT][/PATH]" cut in its parts; HOST may be a name, left to
+ * the caller to resolve. Returns 0, or -1 with *why saying what is wrong
+ * ("https upstreams are not supported", ...). */
+struct config_proxy_url {
+	char host[256];   /* without the brackets of an IPv6 literal */
+	bool ipv6;        /* host was written [IPv6] */
+	uint16_t port;    /* 80 when not given */
+	const char *path; /* into the text, from its '/'; NULL when none */
+};
+int config_parse_proxy_url(const char *text, struct config_proxy_url *out,
+			   const char **why);
 
 /* Same address and port, however they were written ("*:80" = "0.0.0.0:80"). */
 static inline bool config_listen_equal(const struct config_listen *a,

@@ -3,6 +3,7 @@
  * again with config_load and gives the same model. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -118,11 +119,11 @@ static void put_expires(FILE *out, long v)
 		put_duration(out, (uint64_t)v * 1000);
 }
 
+static const char *const bools[] = { "false", "true" };
+
 /* A location shows only what it sets; the rest is its server's. */
 static void put_location_static(FILE *out, const struct config_static *st)
 {
-	static const char *const bools[] = { "false", "true" };
-
 	if (st->follow_symlinks >= 0)
 		fprintf(out, " follow_symlinks = \"%s\";",
 			follow_names[st->follow_symlinks]);
@@ -154,6 +155,10 @@ static void put_location(FILE *out, const struct config_location *loc, bool last
 		put_string(out, loc->proxy);
 		fputc(';', out);
 	}
+	if (loc->preserve_host >= 0)
+		fprintf(out, " preserve_host = %s;", bools[loc->preserve_host != 0]);
+	if (loc->via >= 0)
+		fprintf(out, " via = %s;", bools[loc->via != 0]);
 	put_location_static(out, &loc->stat);
 	fprintf(out, " }%s\n", last ? "" : ",");
 }
@@ -200,7 +205,8 @@ static void put_server(FILE *out, const struct config_server *srv, bool last)
 	put_strings(out, srv->index, srv->nindex);
 	fputs(";\n\t\taccess_log = ", out);
 	put_string(out, srv->access_log ? srv->access_log : "off");
-	fputs(";\n", out);
+	fprintf(out, ";\n\t\tpreserve_host = %s;\n\t\tvia = %s;\n",
+		bools[srv->preserve_host], bools[srv->via]);
 	put_server_static(out, &srv->stat);
 	put_error_pages(out, srv->error_pages, srv->nerror_pages);
 	fputs("\t\tlocations = (\n", out);
@@ -209,22 +215,65 @@ static void put_server(FILE *out, const struct config_server *srv, bool last)
 	fprintf(out, "\t\t);\n\t}%s\n", last ? "" : ",");
 }
 
+/* Every server with its weight, the default 1 included. */
+static void put_upstream_servers(FILE *out, const struct config_upstream *up)
+{
+	fputs("(", out);
+	for (size_t i = 0; i < up->nservers; i++) {
+		/* A host name that resolved to several addresses shows once. */
+		if (i > 0 && strcmp(up->servers[i].text, up->servers[i - 1].text) == 0)
+			continue;
+		fputs(i > 0 ? ",\n\t\t\t{ address = " : "\n\t\t\t{ address = ", out);
+		put_string(out, up->servers[i].text);
+		fprintf(out, "; weight = %u; }", up->weights[i]);
+	}
+	fputs("\n\t\t)", out);
+}
+
 static void put_upstream(FILE *out, const struct config_upstream *up, bool last)
 {
+	static const char *const balances[] = { "round_robin", "least_conn" };
+
 	fputs("\t{\n\t\tname = ", out);
 	put_string(out, up->name);
 	fputs(";\n\t\tservers = ", out);
-	put_listens(out, up->servers, up->nservers);
-	fprintf(out, ";\n\t\tkeepalive = %u;\n\t\tconnect_timeout = ", up->keepalive);
+	put_upstream_servers(out, up);
+	fprintf(out, ";\n\t\tbalance = \"%s\";\n\t\tkeepalive = %u;\n",
+		balances[up->balance], up->keepalive);
+	fputs("\t\tkeepalive_timeout = ", out);
+	put_duration(out, up->keepalive_timeout_ms);
+	fputs(";\n\t\tconnect_timeout = ", out);
 	put_duration(out, up->connect_timeout_ms);
+	fputs(";\n\t\tsend_timeout = ", out);
+	put_duration(out, up->send_timeout_ms);
 	fputs(";\n\t\tread_timeout = ", out);
 	put_duration(out, up->read_timeout_ms);
+	fprintf(out, ";\n\t\tmax_fails = %u;\n\t\tfail_timeout = ", up->max_fails);
+	put_duration(out, up->fail_timeout_ms);
 	fprintf(out, ";\n\t}%s\n", last ? "" : ",");
+}
+
+static void put_trusted_proxies(FILE *out, const struct config_cidr *v, size_t n)
+{
+	fputs("trusted_proxies = [", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&v[i].addr;
+		const void *a = sa->sa_family == AF_INET
+					? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+					: (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		char text[INET6_ADDRSTRLEN];
+
+		if (inet_ntop(sa->sa_family, a, text, sizeof(text)) == NULL)
+			text[0] = '\0';
+		fprintf(out, "%s\"%s/%u\"", i > 0 ? ", " : " ", text, v[i].prefix);
+	}
+	fputs(" ];\n", out);
 }
 
 void config_dump(const struct config *cfg, FILE *out)
 {
 	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	size_t named;
 
 	fputs("# effective configuration of ", out);
 	put_string(out, cfg->path);
@@ -253,6 +302,7 @@ void config_dump(const struct config *cfg, FILE *out)
 	put_optional(out, "mime_types", cfg->mime_types);
 	if (cfg->mime_types != NULL)
 		fprintf(out, "# (%zu extensions read from it)\n", cfg->nmime);
+	put_trusted_proxies(out, cfg->trusted_proxies, cfg->ntrusted_proxies);
 
 	fputs("\ntimeouts = {\n\theader = ", out);
 	put_duration(out, cfg->timeouts.header_ms);
@@ -264,6 +314,8 @@ void config_dump(const struct config *cfg, FILE *out)
 	put_duration(out, cfg->timeouts.send_ms);
 	fputs(";\n\tshutdown = ", out);
 	put_duration(out, cfg->timeouts.shutdown_ms);
+	fputs(";\n\ttunnel = ", out);
+	put_duration(out, cfg->timeouts.tunnel_ms);
 	fputs(";\n};\n", out);
 
 	fprintf(out, "\nlimits = {\n\tmax_connections = %u;\n\theader_size = ",
@@ -276,8 +328,23 @@ void config_dump(const struct config *cfg, FILE *out)
 	fputs(";\n};\n\nservers = (\n", out);
 	for (size_t i = 0; i < cfg->nservers; i++)
 		put_server(out, &cfg->servers[i], i + 1 == cfg->nservers);
+	/* The upstreams made for proxy URLs are not blocks of their own: the
+	 * URLs above make them again, after the named ones. */
+	for (named = 0; named < cfg->nupstreams; named++) {
+		if (cfg->upstreams[named].implicit)
+			break;
+	}
 	fputs(");\n\nupstreams = (\n", out);
-	for (size_t i = 0; i < cfg->nupstreams; i++)
-		put_upstream(out, &cfg->upstreams[i], i + 1 == cfg->nupstreams);
+	for (size_t i = 0; i < named; i++)
+		put_upstream(out, &cfg->upstreams[i], i + 1 == named);
 	fputs(");\n", out);
+	for (size_t i = named; i < cfg->nupstreams; i++) {
+		const struct config_upstream *up = &cfg->upstreams[i];
+
+		fputs("# proxy ", out);
+		put_string(out, up->name);
+		fputs(": an upstream of its own, servers = [ ", out);
+		put_string(out, up->nservers ? up->servers[0].text : "");
+		fputs(" ], the other keys at their defaults\n", out);
+	}
 }

@@ -6,6 +6,7 @@
 #endif
 #include "config_walk.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -286,6 +287,14 @@ static const char *string_at(const config_setting_t *s, int i)
 	return config_setting_get_string_elem(s, i);
 }
 
+/* The same, as a setting: errors about it are told at its own line. */
+static const config_setting_t *entry(const config_setting_t *s, int i)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return s;
+	return config_setting_get_elem(s, (unsigned)i);
+}
+
 static int add_string(struct loader *ld, char ***v, size_t *n, const char *s)
 {
 	char **p = config_grow(ld, *v, n, sizeof(**v));
@@ -483,32 +492,6 @@ static void set_prefix(struct loader *ld, const config_setting_t *s, void *obj,
 
 	if (v[0] != '/')
 		config_fail(ld, s, "'%s' must start with '/' (not \"%s\")", k->name, v);
-	store_string(ld, obj, k, v);
-}
-
-static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,
-		      const struct key *k)
-{
-	const char *v = config_setting_get_string(s);
-
-	if (strncmp(v, "http://", 7) == 0) {
-		if (v[7] == '\0' || v[7] == '/')
-			config_fail(ld, s, "proxy '%s' has no host", v);
-	} else if (strstr(v, "://") != NULL || *v == '\0') {
-		config_fail(
-			ld, s,
-			"proxy '%s' must be an http:// URL or the name of an upstream",
-			v);
-	} else {
-		/* An upstream may be defined after the server that uses it. */
-		const config_setting_t **p =
-			config_grow(ld, ld->proxies, &ld->nproxies, sizeof(*p));
-
-		if (p == NULL)
-			return;
-		ld->proxies = p;
-		p[ld->nproxies++] = s;
-	}
 	store_string(ld, obj, k, v);
 }
 
@@ -913,15 +896,61 @@ static bool is_port(const char *p)
 	return n >= 1 && n <= 5 && p[n] == '\0' && atoi(p) >= 1 && atoi(p) <= 65535;
 }
 
-/* "HOST:PORT" with a name: every address it has now. */
-static void resolve_upstream(struct loader *ld, const config_setting_t *s,
-			     struct config_upstream *up, const char *text)
+/* servers[] and weights[] grow together: 1 for an address already there,
+ * else 0 (or -1, out of memory). */
+static int add_upstream_server(struct loader *ld, struct config_upstream *up,
+			       const struct config_listen *l, unsigned weight)
 {
-	const char *colon = strrchr(text, ':');
+	size_t n = up->nservers;
+	unsigned *w;
+	int r = add_listen(ld, &up->servers, &up->nservers, l);
+
+	if (r != 0)
+		return r;
+	w = config_grow(ld, up->weights, &n, sizeof(*w));
+	if (w == NULL) {
+		up->nservers--;
+		return -1;
+	}
+	up->weights = w;
+	w[n] = weight;
+	return 0;
+}
+
+/* Every address `host` has now, each a server shown as `text`: 0 or a
+ * getaddrinfo error. An address already there is not added twice. */
+static int add_resolved(struct loader *ld, struct config_upstream *up, const char *host,
+			const char *port, const char *text, unsigned weight)
+{
 	struct addrinfo hints = { .ai_family = AF_UNSPEC,
 				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host, port, &hints, &res);
+
+	if (rc != 0)
+		return rc;
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		struct config_listen l = { .addrlen = ai->ai_addrlen };
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(l.addr))
+			continue;
+		memcpy(&l.addr, ai->ai_addr, ai->ai_addrlen);
+		strcpy(l.text, text);
+		if (add_upstream_server(ld, up, &l, weight) < 0)
+			break;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* "HOST:PORT" with a name: every address it has now. */
+static void resolve_upstream(struct loader *ld, const config_setting_t *s,
+			     struct config_upstream *up, const char *text,
+			     unsigned weight)
+{
+	const char *colon = strrchr(text, ':');
 	char *host;
 	int rc;
 
@@ -938,47 +967,251 @@ static void resolve_upstream(struct loader *ld, const config_setting_t *s,
 		ld->oom = true;
 		return;
 	}
-	rc = getaddrinfo(host, colon + 1, &hints, &res);
+	rc = add_resolved(ld, up, host, colon + 1, text, weight);
 	free(host);
-	if (rc != 0) {
+	if (rc != 0)
 		config_fail(ld, s, "upstream server '%s': %s", text, gai_strerror(rc));
-		return;
-	}
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		struct config_listen l = { .addrlen = ai->ai_addrlen };
+}
 
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof(l.addr))
-			continue;
-		memcpy(&l.addr, ai->ai_addr, ai->ai_addrlen);
-		strcpy(l.text, text);
-		if (add_listen(ld, &up->servers, &up->nservers, &l) < 0)
-			break;
-	}
-	freeaddrinfo(res);
+static void add_upstream_address(struct loader *ld, const config_setting_t *s,
+				 struct config_upstream *up, const char *text,
+				 unsigned weight)
+{
+	struct config_listen l;
+
+	if (config_parse_listen(text, &l) < 0)
+		resolve_upstream(ld, s, up, text, weight);
+	else if (is_wildcard(&l))
+		config_fail(ld, s, "upstream server '%s' must name a host, not a wildcard",
+			    text);
+	else if (add_upstream_server(ld, up, &l, weight) > 0)
+		config_fail(ld, s, "duplicate upstream server '%s'", text);
+}
+
+/* { address = "HOST:PORT"; weight = 3; }, an entry of an upstream's list */
+struct server_entry {
+	char *address;
+	unsigned weight;
+};
+
+static const struct schema server_entry_schema;
+
+static void add_server_entry(struct loader *ld, const config_setting_t *e,
+			     struct config_upstream *up)
+{
+	struct server_entry se = { .weight = 1 };
+
+	config_walk(ld, e, &server_entry_schema, &se);
+	if (se.address != NULL)
+		add_upstream_address(ld, config_setting_get_member(e, "address"), up,
+				     se.address, se.weight);
+	free(se.address);
 }
 
 static void set_upstream_servers(struct loader *ld, const config_setting_t *s, void *obj,
 				 const struct key *k)
 {
 	struct config_upstream *up = obj;
-	int n = string_count(ld, s, k);
+	int n = config_setting_type(s) == CONFIG_TYPE_STRING ? 1 : config_setting_length(s);
 
 	if (n == 0)
 		config_fail(ld, s, "'%s' must not be empty", k->name);
+	if (config_setting_type(s) == CONFIG_TYPE_ARRAY && n > 0 &&
+	    config_setting_type(config_setting_get_elem(s, 0)) != CONFIG_TYPE_STRING) {
+		config_fail(ld, s, "'%s' must be %s", k->name, config_kinds[k->kind].what);
+		return;
+	}
 	for (int i = 0; i < n; i++) {
-		const char *text = string_at(s, i);
-		struct config_listen l;
+		const config_setting_t *e = entry(s, i);
 
-		if (config_parse_listen(text, &l) < 0)
-			resolve_upstream(ld, s, up, text);
-		else if (is_wildcard(&l))
-			config_fail(
-				ld, s,
-				"upstream server '%s' must name a host, not a wildcard",
-				text);
-		else if (add_listen(ld, &up->servers, &up->nservers, &l) > 0)
-			config_fail(ld, s, "duplicate upstream server '%s'", text);
+		if (config_setting_type(e) == CONFIG_TYPE_STRING)
+			add_upstream_address(ld, e, up, config_setting_get_string(e), 1);
+		else if (config_setting_is_group(e))
+			add_server_entry(ld, e, up);
+		else
+			config_fail(ld, e,
+				    "each entry of '%s' must be a string \"HOST:PORT\" or "
+				    "a group { address = \"HOST:PORT\"; weight = N; }",
+				    k->name);
+	}
+}
+
+static void set_balance(struct loader *ld, const config_setting_t *s, void *obj,
+			const struct key *k)
+{
+	/* in the order of enum balance */
+	static const char *const names[] = { "round_robin", "least_conn" };
+	const char *v = config_setting_get_string(s);
+	struct config_upstream *up = obj;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			up->balance = (enum balance)i;
+			return;
+		}
+	}
+	config_fail(ld, s, "'%s' must be one of round_robin, least_conn (not \"%s\")",
+		    k->name, v);
+}
+
+/* Every default of an upstream, named or made for a URL, in one place. */
+static void upstream_defaults(struct loader *ld, const config_setting_t *s,
+			      struct config_upstream *up)
+{
+	up->keepalive = 32;
+	up->keepalive_timeout_ms = 60000;
+	up->connect_timeout_ms = 5000;
+	up->send_timeout_ms = 60000;
+	up->read_timeout_ms = 60000;
+	up->max_fails = 1;
+	up->fail_timeout_ms = 10000;
+	up->balance = BALANCE_ROUND_ROBIN;
+	up->file = config_intern(ld, config_setting_source_file(s));
+	up->line = (int)config_setting_source_line(s);
+}
+
+/* proxy = "http://HOST[:PORT][/PATH]": the upstream made for it, with the
+ * defaults and the addresses HOST has now, waits in ld->implicit; one per
+ * URL, however many locations use it. */
+static void proxy_url(struct loader *ld, const config_setting_t *s,
+		      struct config_location *loc, const char *url)
+{
+	struct config_proxy_url u;
+	struct config_upstream *up;
+	struct config_listen l;
+	char text[sizeof(l.text)], port[8];
+	const char *why;
+
+	if (config_parse_proxy_url(url, &u, &why) < 0) {
+		config_fail(ld, s, "proxy '%s': %s", url, why);
+		return;
+	}
+	free(loc->proxy_path);
+	loc->proxy_path = u.path ? config_xstrdup(ld, u.path) : NULL;
+	for (size_t i = 0; i < ld->nimplicit; i++) {
+		if (strcmp(ld->implicit[i].name, url) == 0)
+			return;
+	}
+	if ((size_t)snprintf(text, sizeof(text), u.ipv6 ? "[%s]:%u" : "%s:%u", u.host,
+			     u.port) >= sizeof(text)) {
+		config_fail(ld, s, "proxy '%s': HOST:PORT must be shorter than %zu bytes",
+			    url, sizeof(text));
+		return;
+	}
+	up = config_grow(ld, ld->implicit, &ld->nimplicit, sizeof(*up));
+	if (up == NULL)
+		return;
+	ld->implicit = up;
+	up += ld->nimplicit;
+	upstream_defaults(ld, s, up);
+	up->implicit = true;
+	up->name = config_xstrdup(ld, url);
+	if (up->name == NULL)
+		return;
+	ld->nimplicit++;
+	snprintf(port, sizeof(port), "%u", u.port);
+	if (config_parse_listen(text, &l) == 0) { /* a literal */
+		if (is_wildcard(&l))
+			config_fail(ld, s, "proxy '%s' must name a host, not a wildcard",
+				    url);
+		else
+			add_upstream_server(ld, up, &l, 1);
+	} else {
+		int rc = add_resolved(ld, up, u.host, port, text, 1);
+
+		if (rc != 0)
+			config_fail(ld, s, "proxy '%s': %s", url, gai_strerror(rc));
+	}
+}
+
+static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,
+		      const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+
+	store_string(ld, obj, k, v);
+	if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0) {
+		proxy_url(ld, s, obj, v);
+	} else if (strstr(v, "://") != NULL || *v == '\0') {
+		config_fail(
+			ld, s,
+			"proxy '%s' must be an http:// URL or the name of an upstream",
+			v);
+	} else {
+		/* An upstream may be defined after the server that uses it. */
+		const config_setting_t **p =
+			config_grow(ld, ld->proxies, &ld->nproxies, sizeof(*p));
+
+		if (p == NULL)
+			return;
+		ld->proxies = p;
+		p[ld->nproxies++] = s;
+	}
+}
+
+/* ---- trusted_proxies */
+
+static bool same_cidr(const struct config_cidr *a, const struct config_cidr *b)
+{
+	return a->prefix == b->prefix && memcmp(&a->addr, &b->addr, sizeof(a->addr)) == 0;
+}
+
+static void add_trusted_proxy(struct loader *ld, const config_setting_t *e,
+			      const char *text)
+{
+	struct config *cfg = ld->cfg;
+	struct config_cidr c, *p;
+	const struct sockaddr *sa = (const struct sockaddr *)&c.addr;
+	char net[INET6_ADDRSTRLEN];
+	const void *bytes;
+
+	switch (config_parse_cidr(text, &c)) {
+	case CIDR_OK:
+		break;
+	case CIDR_BAD_PREFIX:
+		config_fail(ld, e, "trusted_proxies entry '%s': the prefix must be %s",
+			    text, sa->sa_family == AF_INET ? "0-32 for IPv4" : "0-128 for IPv6");
+		return;
+	case CIDR_HOST_BITS:
+		bytes = sa->sa_family == AF_INET
+				? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		inet_ntop(sa->sa_family, bytes, net, sizeof(net));
+		config_fail(ld, e,
+			    "trusted_proxies entry '%s' has bits set beyond /%u (the "
+			    "network is %s/%u)",
+			    text, c.prefix, net, c.prefix);
+		return;
+	default:
+		config_fail(ld, e,
+			    "invalid trusted_proxies entry '%s' (expected an IPv4 or IPv6 "
+			    "address, alone or with /PREFIX)",
+			    text);
+		return;
+	}
+	for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+		if (same_cidr(&cfg->trusted_proxies[i], &c)) {
+			config_fail(ld, e, "duplicate trusted_proxies entry '%s'", text);
+			return;
+		}
+	}
+	p = config_grow(ld, cfg->trusted_proxies, &cfg->ntrusted_proxies, sizeof(*p));
+	if (p == NULL)
+		return;
+	cfg->trusted_proxies = p;
+	p[cfg->ntrusted_proxies++] = c;
+}
+
+static void set_trusted_proxies(struct loader *ld, const config_setting_t *s, void *obj,
+				const struct key *k)
+{
+	int n = string_count(ld, s, k);
+
+	(void)obj;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = entry(s, i);
+
+		add_trusted_proxy(ld, e, config_setting_get_string(e));
 	}
 }
 
@@ -994,6 +1227,8 @@ static void init_location(struct loader *ld, const config_setting_t *s, void *el
 					    .autoindex = -1,
 					    .precompressed = -1,
 					    .expires = EXPIRES_INHERIT };
+	loc->preserve_host = -1;
+	loc->via = -1;
 	loc->file = config_intern(ld, config_setting_source_file(s));
 	loc->line = (int)config_setting_source_line(s);
 }
@@ -1034,6 +1269,8 @@ static void init_server(struct loader *ld, const config_setting_t *s, void *elem
 					    .autoindex = 0,
 					    .precompressed = 0,
 					    .expires = EXPIRES_OFF };
+	srv->preserve_host = true;
+	srv->via = true;
 	srv->file = config_intern(ld, config_setting_source_file(s));
 	srv->line = (int)config_setting_source_line(s);
 }
@@ -1105,13 +1342,7 @@ static void finish_server(struct loader *ld, const config_setting_t *s, void *pa
 
 static void init_upstream(struct loader *ld, const config_setting_t *s, void *elem)
 {
-	struct config_upstream *up = elem;
-
-	up->keepalive = 32;
-	up->connect_timeout_ms = 5000;
-	up->read_timeout_ms = 60000;
-	up->file = config_intern(ld, config_setting_source_file(s));
-	up->line = (int)config_setting_source_line(s);
+	upstream_defaults(ld, s, elem);
 }
 
 /* ---- the tables: one per group of the file. min and max are in the unit
@@ -1142,6 +1373,8 @@ static const struct key location_keys[] = {
 	{ KEY("exact",   K_BOOL,    set_bool),    LOC(exact) },
 	{ KEY("root",    K_STRING,  set_root),    LOC(root) },
 	{ KEY("proxy",   K_STRING,  set_proxy),   LOC(proxy) },
+	{ KEY("preserve_host", K_BOOL, set_flag), LOC(preserve_host) },
+	{ KEY("via",     K_BOOL,    set_flag),    LOC(via) },
 	STATIC_KEYS(LOC),
 };
 
@@ -1157,6 +1390,8 @@ static const struct key server_keys[] = {
 	{ KEY("root",         K_STRING,  set_root),         SRV(root) },
 	{ KEY("index",        K_STRINGS, set_index) },
 	{ KEY("access_log",   K_STRING,  set_access_log),   SRV(access_log) },
+	{ KEY("preserve_host", K_BOOL,   set_bool),         SRV(preserve_host) },
+	{ KEY("via",          K_BOOL,    set_bool),         SRV(via) },
 	STATIC_KEYS(SRV),
 	{ KEY("error_pages",  K_STRINGS, set_error_pages) },
 	{ KEY("locations",    K_LIST,    set_list),         SRV(locations),
@@ -1168,13 +1403,32 @@ static const struct schema server_schema = {
 	.init = init_server, .finish = finish_server,
 };
 
+static const struct key server_entry_keys[] = {
+	{ KEY("address", K_STRING, set_string), FIELD(struct server_entry, address),
+	  .required = true },
+	{ KEY("weight",  K_INT,    set_uint),   FIELD(struct server_entry, weight),
+	  .min = 1, .max = 1000 },
+};
+
+static const struct schema server_entry_schema = {
+	SCHEMA("upstream server", server_entry_keys),
+};
+
 static const struct key upstream_keys[] = {
 	{ KEY("name",            K_STRING,   set_upstream_name),    UPS(name), .required = true },
-	{ KEY("servers",         K_STRINGS,  set_upstream_servers), .required = true },
+	{ KEY("servers",         K_SERVERS,  set_upstream_servers), .required = true },
+	{ KEY("balance",         K_STRING,   set_balance) },
 	{ KEY("keepalive",       K_INT,      set_uint),     UPS(keepalive), .max = 65536 },
+	{ KEY("keepalive_timeout", K_DURATION, set_duration), UPS(keepalive_timeout_ms),
+	  .min = 1, .max = DAY_MS },
 	{ KEY("connect_timeout", K_DURATION, set_duration), UPS(connect_timeout_ms),
 	  .min = 1, .max = DAY_MS },
+	{ KEY("send_timeout",    K_DURATION, set_duration), UPS(send_timeout_ms),
+	  .min = 1, .max = DAY_MS },
 	{ KEY("read_timeout",    K_DURATION, set_duration), UPS(read_timeout_ms),
+	  .min = 1, .max = DAY_MS },
+	{ KEY("max_fails",       K_INT,      set_uint),     UPS(max_fails), .max = 1000 },
+	{ KEY("fail_timeout",    K_DURATION, set_duration), UPS(fail_timeout_ms),
 	  .min = 1, .max = DAY_MS },
 };
 
@@ -1189,6 +1443,7 @@ static const struct key timeout_keys[] = {
 	{ KEY("keepalive", K_DURATION, set_duration), CFG(timeouts.keepalive_ms), .min = 1, .max = DAY_MS },
 	{ KEY("send",      K_DURATION, set_duration), CFG(timeouts.send_ms),      .min = 1, .max = DAY_MS },
 	{ KEY("shutdown",  K_DURATION, set_duration), CFG(timeouts.shutdown_ms),  .min = 1, .max = DAY_MS },
+	{ KEY("tunnel",    K_DURATION, set_duration), CFG(timeouts.tunnel_ms),    .min = 1, .max = DAY_MS },
 };
 
 static const struct schema timeout_schema = { SCHEMA("timeouts", timeout_keys) };
@@ -1224,6 +1479,7 @@ static const struct key root_keys[] = {
 	{ KEY("file_cache_max_size", K_SIZE,     set_size),     CFG(file_cache_max_size),
 	  .max = 64 << 20 },
 	{ KEY("mime_types",      K_STRING,  set_mime_types), CFG(mime_types) },
+	{ KEY("trusted_proxies", K_STRINGS, set_trusted_proxies) },
 	{ KEY("timeouts",        K_GROUP,   set_group),     .sub = &timeout_schema },
 	{ KEY("limits",          K_GROUP,   set_group),     .sub = &limit_schema },
 	{ KEY("servers",         K_LIST,    set_list),      CFG(servers),
@@ -1234,6 +1490,40 @@ static const struct key root_keys[] = {
 /* clang-format on */
 
 const struct schema config_root_schema = { SCHEMA("configuration", root_keys) };
+
+/* The upstreams made for proxy URLs go after the named ones; only then,
+ * with cfg->upstreams at its final place, do locations point into it. */
+static void link_upstreams(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < ld->nimplicit; i++) {
+		struct config_upstream *up =
+			config_grow(ld, cfg->upstreams, &cfg->nupstreams, sizeof(*up));
+
+		if (up == NULL)
+			return; /* config_load frees the rest */
+		cfg->upstreams = up;
+		up[cfg->nupstreams++] = ld->implicit[i];
+		ld->implicit[i] = (struct config_upstream){ 0 };
+	}
+	ld->nimplicit = 0;
+	/* A name has no "://" and a URL is the name of its own upstream. */
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		for (size_t j = 0; j < cfg->servers[i].nlocations; j++) {
+			struct config_location *loc = &cfg->servers[i].locations[j];
+
+			for (size_t u = 0; loc->proxy != NULL && u < cfg->nupstreams; u++) {
+				const char *name = cfg->upstreams[u].name;
+
+				if (name != NULL && strcmp(name, loc->proxy) == 0) {
+					loc->upstream = &cfg->upstreams[u];
+					break;
+				}
+			}
+		}
+	}
+}
 
 /* What needs the whole file: references to upstreams, at least one server. */
 void config_check_file(struct loader *ld, const config_setting_t *root)
@@ -1269,4 +1559,5 @@ void config_check_file(struct loader *ld, const config_setting_t *root)
 			config_fail(ld, ld->proxies[i], "proxy '%s' names no upstream",
 				    name);
 	}
+	link_upstreams(ld);
 }

@@ -26,6 +26,10 @@ struct loader {
 	/* proxy settings that name an upstream: checked once all are read */
 	const config_setting_t **proxies;
 	size_t nproxies;
+	/* the upstreams made for http:// proxy URLs, one per URL: they go to
+	 * cfg->upstreams after the named ones, once all those are read */
+	struct config_upstream *implicit;
+	size_t nimplicit;
 	bool oom;
 };
 
@@ -34,6 +38,7 @@ enum kind {
 	K_INT,
 	K_STRING,
 	K_STRINGS,
+	K_SERVERS, /* an upstream's: strings, or a list of strings and groups */
 	K_SIZE,
 	K_DURATION,
 	K_WORKERS,
@@ -92,5 +97,6 @@ const char *config_suggest(const char *word, const char *const *names, size_t n)
 void config_walk(struct loader *ld, const config_setting_t *g, const struct schema *sc,
 		 void *obj);
 void config_check_file(struct loader *ld, const config_setting_t *root);
+void config_free_upstream(struct config_upstream *up);
 
 #endif

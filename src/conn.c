@@ -37,6 +37,26 @@ ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_
 	}
 }
 
+ssize_t conn_try_read(struct np_source *src, void *buf, size_t n)
+{
+	if (!(src->ready & (NP_READABLE | NP_ERROR)))
+		return -EAGAIN;
+	for (;;) {
+		ssize_t r = read(src->fd, buf, n);
+		if (r >= 0) {
+			if (r > 0 && (size_t)r < n && !(src->ready & (NP_RDHUP | NP_ERROR)))
+				src->ready &= (uint8_t)~NP_READABLE;
+			return r;
+		}
+		if (errno == EAGAIN) {
+			src->ready &= (uint8_t)~(NP_READABLE | NP_ERROR);
+			return -EAGAIN;
+		}
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
 		unsigned timeout_ms)
 {

@@ -16,6 +16,10 @@
  * (-ETIMEDOUT when the deadline passes, -ECANCELED). */
 ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_ms);
 
+/* Read what is there now: >0, 0 at end of stream, -EAGAIN when nothing is
+ * (never waits), or -errno. */
+ssize_t conn_try_read(struct np_source *src, void *buf, size_t n);
+
 /* False when the socket is known drained: the next data brings an event. */
 static inline bool conn_readable(const struct np_source *src)
 {

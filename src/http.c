@@ -216,6 +216,8 @@ static int on_headers_complete(llhttp_t *p)
  * straight from the read buffer. */
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
+	if (len == 0)
+		return 0; /* the empty flush of a span at the end of a call */
 	P(p)->event = EV_BODY;
 	P(p)->body_at = at;
 	P(p)->body_len = len;
@@ -534,6 +536,7 @@ struct exchange {
 	bool body_done;      /* the current request's body is all parsed */
 	bool body_started;   /* a handler asked for body bytes */
 	bool continue_sent;
+	bool body_paused;    /* the parser stopped at a body span */
 	bool head_sent;      /* a streaming handler sent its response head */
 	enum http_framing framing;
 	bool close_after;    /* the connection cannot carry another request */
@@ -588,7 +591,8 @@ ssize_t http_body_read(struct http_out *out, const char **data)
 		return 0;
 	x->body_started = true;
 	for (;;) {
-		if (x->pos == x->c->rlen) {
+		/* After a pause llhttp may finish the message on no new byte. */
+		if (x->pos == x->c->rlen && !x->body_paused) {
 			if (x->req.expect_continue && !x->continue_sent) {
 				/* The client waits for this before sending. */
 				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -609,6 +613,7 @@ ssize_t http_body_read(struct http_out *out, const char **data)
 		x->ps.event = EV_NONE;
 		llhttp_errno_t err = llhttp_execute(&x->parser, x->c->rbuf + x->pos,
 						    x->c->rlen - x->pos);
+		x->body_paused = err == HPE_PAUSED;
 		if (err == HPE_OK) {
 			x->pos = x->c->rlen;
 			continue;
@@ -876,6 +881,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			x.msg_start = x.pos;
 			x.head_deadline = netpoll_now(np) + lim->header_timeout_ms;
 			x.body_done = x.body_started = x.continue_sent = x.head_sent = false;
+			x.body_paused = false;
 			answered = false;
 		}
 		x.ps.event = EV_NONE;

@@ -102,6 +102,13 @@ static void wake_waiter(struct np_source *src, intptr_t value)
 {
 	src->wait = 0;
 	timer_cancel(&src->timer);
+	struct np_source *other = src->partner;
+	if (other) { /* one wake-up for the pair */
+		other->wait = 0;
+		other->partner = NULL;
+		src->partner = NULL;
+		timer_cancel(&other->timer);
+	}
 	runq_push(&src->np->next, src->co, value);
 }
 
@@ -125,6 +132,7 @@ int netpoll_add(struct netpoll *np, struct np_source *src, int fd,
 	src->co = NULL;
 	src->np = np;
 	src->ops = ops;
+	src->partner = NULL;
 	timer_init(&src->timer, source_timer_fired);
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
@@ -155,6 +163,25 @@ int netpoll_wait(struct np_source *src, unsigned flags, uint64_t deadline_ms)
 	int r = (int)coro_yield(co, 0);
 	src->wait = 0;
 	timer_cancel(&src->timer);
+	return r;
+}
+
+int netpoll_wait_either(struct np_source *a, struct np_source *b, uint64_t deadline_ms)
+{
+	if ((a->ready | b->ready) & (NP_READABLE | NP_ERROR))
+		return 0;
+	struct coro *co = coro_current();
+	a->co = b->co = co;
+	a->wait = b->wait = NP_READABLE;
+	a->partner = b;
+	b->partner = a;
+	if (deadline_ms != NP_NO_DEADLINE)
+		timer_arm(&a->np->wheel, &a->timer, deadline_ms);
+	int r = (int)coro_yield(co, 0);
+	a->wait = b->wait = 0;
+	a->partner = b->partner = NULL;
+	timer_cancel(&a->timer);
+	timer_cancel(&b->timer);
 	return r;
 }
 

@@ -40,6 +40,7 @@ struct np_source {
 	struct coro *co;    /* coroutine serving this source, or NULL */
 	struct netpoll *np;
 	const struct np_source_ops *ops;
+	struct np_source *partner; /* waited on together (netpoll_wait_either) */
 	struct timer timer; /* the waiter's deadline, or the idle deadline */
 };
 
@@ -63,6 +64,10 @@ void netpoll_spawn(struct netpoll *np, struct coro *co, intptr_t value);
  * NP_WRITABLE) or the deadline (absolute ms, netpoll_now clock) passes.
  * Returns 0, -ETIMEDOUT or -ECANCELED. Returns at once if already ready. */
 int netpoll_wait(struct np_source *src, unsigned flags, uint64_t deadline_ms);
+
+/* From a coroutine: wait until a or b is readable (or closed), or the
+ * deadline passes. Returns 0 or -ETIMEDOUT / -ECANCELED. (A tunnel.) */
+int netpoll_wait_either(struct np_source *a, struct np_source *b, uint64_t deadline_ms);
 
 /* From a coroutine: sleep ms milliseconds. Returns 0. */
 int netpoll_sleep(struct netpoll *np, uint64_t ms);

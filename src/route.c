@@ -11,6 +11,8 @@
 #include "filecache.h"
 #include "log.h"
 #include "mime.h"
+#include "proxy.h"
+#include "upstream.h"
 #include "path.h"
 #include "static.h"
 
@@ -21,6 +23,7 @@ struct site {
 	const struct config_server *cfg;
 	struct static_loc files;      /* the server's own root and options */
 	struct static_loc *loc_files; /* per location, merged with the server's */
+	struct proxy_loc *loc_proxy;  /* per location; .up NULL: not a proxy */
 };
 
 struct route_addr {
@@ -32,6 +35,8 @@ struct route_addr {
 
 struct route_table {
 	struct file_cache *cache;
+	struct upstream *upstreams; /* this worker's, same order as the config */
+	struct buf_pool *proxy_bufs;
 	struct site *sites;
 	size_t nsites, site_cap;
 	struct route_addr *addrs;
@@ -85,7 +90,7 @@ static int add_addr(struct route_table *t, const struct config_listen *a, struct
 	return 0;
 }
 
-struct route_table *route_build(const struct config *cfg, bool log_warnings)
+struct route_table *route_build(const struct config *cfg, struct netpoll *np)
 {
 	struct route_table *t = calloc(1, sizeof *t);
 	size_t nlistens = 0;
@@ -101,6 +106,11 @@ struct route_table *route_build(const struct config *cfg, bool log_warnings)
 	if (!t->cache)
 		goto fail;
 	fc_set_type_fn(t->cache, mime_type);
+	t->upstreams = upstream_create_all(cfg, np);
+	/* Upstream responses are read through one of these at a time. */
+	t->proxy_bufs = buf_pool_create(16384, 128);
+	if (!t->upstreams || !t->proxy_bufs)
+		goto fail;
 	if (cfg->nmime) {
 		const char **exts = calloc(cfg->nmime, sizeof *exts);
 		const char **types = calloc(cfg->nmime, sizeof *types);
@@ -125,11 +135,21 @@ struct route_table *route_build(const struct config *cfg, bool log_warnings)
 			site->loc_files[k].root.dirfd = -1;
 		if (!site->loc_files || open_files(&site->files, s->root, s, &s->stat, t->cache) < 0)
 			goto fail;
+		site->loc_proxy = calloc(s->nlocations + 1, sizeof *site->loc_proxy);
+		if (!site->loc_proxy)
+			goto fail;
 		for (size_t k = 0; k < s->nlocations; k++) {
 			const struct config_location *loc = &s->locations[k];
-			if (loc->proxy && log_warnings)
-				log_warn("%s:%d: proxy is not supported yet: %s answers 502", loc->file,
-					 loc->line, loc->prefix);
+			if (loc->upstream) {
+				struct proxy_loc *pl = &site->loc_proxy[k];
+				pl->cfg = loc;
+				pl->up = &t->upstreams[loc->upstream - cfg->upstreams];
+				pl->global = cfg;
+				pl->preserve_host = loc->preserve_host >= 0 ? loc->preserve_host
+									    : s->preserve_host;
+				pl->via = loc->via >= 0 ? loc->via : s->via;
+				pl->bufs = t->proxy_bufs;
+			}
 			struct config_static opts = merge(&loc->stat, &s->stat);
 			struct static_loc *sl = &site->loc_files[k];
 			if (open_files(sl, loc->root, s, &opts, t->cache) < 0)
@@ -160,12 +180,15 @@ void route_free(struct route_table *t)
 		for (size_t k = 0; site->loc_files && k < site->cfg->nlocations; k++)
 			static_loc_close(&site->loc_files[k]);
 		free(site->loc_files);
+		free(site->loc_proxy);
 	}
 	for (size_t i = 0; i < t->naddrs; i++)
 		free(t->addrs[i].sites);
 	free(t->sites);
 	free(t->addrs);
 	fc_destroy(t->cache);
+	buf_pool_destroy(t->proxy_bufs);
+	/* Upstream connections die with the worker's process. */
 	free(t);
 }
 
@@ -259,11 +282,8 @@ int route_handle(const struct route_addr *ra, const struct http_request *req,
 	int loc = route_location(site->cfg, &cp);
 	const struct static_loc *files = &site->files;
 	if (loc >= 0) {
-		if (site->cfg->locations[loc].proxy) {
-			/* The reverse proxy is not built yet: say so plainly. */
-			http_reply_error(reply, 502);
-			return 0;
-		}
+		if (site->loc_proxy[loc].up)
+			return proxy_serve(&site->loc_proxy[loc], req, &cp, reply, out);
 		files = &site->loc_files[loc];
 	}
 	if (files->root.dirfd < 0)

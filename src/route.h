@@ -10,8 +10,11 @@
 struct route_table;
 struct route_addr; /* the servers listening on one address */
 
-/* Opens every document root. NULL (and a logged reason) on failure. */
-struct route_table *route_build(const struct config *cfg, bool log_warnings);
+struct netpoll;
+
+/* Opens every document root, sets up the upstreams. NULL (and a logged
+ * reason) on failure. */
+struct route_table *route_build(const struct config *cfg, struct netpoll *np);
 void route_free(struct route_table *t);
 
 const struct route_addr *route_addr_for(const struct route_table *t,

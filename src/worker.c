@@ -356,7 +356,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		log_error("worker %d: out of memory at start", id);
 		goto out;
 	}
-	w.routes = route_build(cfg, id == 0);
+	w.routes = route_build(cfg, w.np);
 	if (!w.routes || open_listeners(&w, listen_fds, addrs, naddrs) < 0)
 		goto out;
 

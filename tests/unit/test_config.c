@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ftw.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,9 +257,11 @@ static void test_full_config_sets_every_key(void **state)
 	assert_int_equal(s->nindex, 1);
 	assert_string_equal(s->index[0], "index.html");
 
-	assert_int_equal(cfg->nupstreams, 1);
+	/* "app", then the one made for /old/'s URL */
+	assert_int_equal(cfg->nupstreams, 2);
 	const struct config_upstream *u = &cfg->upstreams[0];
 	assert_string_equal(u->name, "app");
+	assert_false(u->implicit);
 	assert_int_equal(u->nservers, 2);
 	assert_string_equal(u->servers[0].text, "127.0.0.1:9000");
 	assert_int_equal(port_of(&u->servers[1]), 9001);
@@ -266,6 +269,11 @@ static void test_full_config_sets_every_key(void **state)
 	assert_int_equal(u->connect_timeout_ms, 2000);
 	assert_int_equal(u->read_timeout_ms, 90000);
 	assert_int_equal(u->line, 33);
+	assert_true(cfg->upstreams[1].implicit);
+	assert_string_equal(cfg->upstreams[1].name, "http://127.0.0.1:9100");
+	assert_ptr_equal(cfg->servers[0].locations[0].upstream, &cfg->upstreams[0]);
+	assert_ptr_equal(cfg->servers[0].locations[3].upstream, &cfg->upstreams[1]);
+	assert_null(cfg->servers[0].locations[1].upstream);
 	config_free(cfg);
 }
 
@@ -718,7 +726,7 @@ static void test_proxy_to_missing_upstream_is_an_error(void **state)
 	(void)state;
 	const char *f = at("c.conf");
 	char *want = expect("%s:2: proxy 'backend' names no upstream\n"
-			    "%s:3: proxy 'https://x' must be an http:// URL or the name "
+			    "%s:3: proxy 'ftp://x' must be an http:// URL or the name "
 			    "of an upstream\n",
 			    f, f);
 
@@ -726,7 +734,7 @@ static void test_proxy_to_missing_upstream_is_an_error(void **state)
 		"c.conf",
 		"servers = ( { listen = \"8080\"; root = \"/\"; locations = (\n"
 		"  { prefix = \"/a\"; proxy = \"backend\"; },\n"
-		"  { prefix = \"/b\"; proxy = \"https://x\"; } ); } );\n"
+		"  { prefix = \"/b\"; proxy = \"ftp://x\"; } ); } );\n"
 		"upstreams = ( { name = \"app\"; servers = \"127.0.0.1:9000\"; } );\n",
 		2, want);
 	free(want);
@@ -1155,6 +1163,553 @@ static void test_mime_types_unreadable_file_names_the_config_line(void **state)
 	free(want);
 }
 
+/* ---- the reverse proxy: upstreams, proxy URLs, trusted_proxies */
+
+static void test_upstream_defaults_fill_every_key(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf", "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+			  "upstreams = ( { name = \"app\"; servers = \"127.0.0.1:9000\"; } );\n");
+	const struct config_upstream *u = &cfg->upstreams[0];
+
+	assert_int_equal(cfg->nupstreams, 1);
+	assert_int_equal(u->nservers, 1);
+	assert_non_null(u->weights);
+	assert_int_equal(u->weights[0], 1);
+	assert_int_equal(u->keepalive, 32);
+	assert_int_equal(u->keepalive_timeout_ms, 60000);
+	assert_int_equal(u->connect_timeout_ms, 5000);
+	assert_int_equal(u->send_timeout_ms, 60000);
+	assert_int_equal(u->read_timeout_ms, 60000);
+	assert_int_equal(u->max_fails, 1);
+	assert_int_equal(u->fail_timeout_ms, 10000);
+	assert_int_equal(u->balance, BALANCE_ROUND_ROBIN);
+	assert_false(u->implicit);
+	config_free(cfg);
+
+	cfg = load_ok("set.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		      "upstreams = ( { name = \"app\"; servers = \"127.0.0.1:9000\";\n"
+		      "  keepalive = 0; keepalive_timeout = \"90s\"; connect_timeout = 1;\n"
+		      "  send_timeout = \"2m\"; read_timeout = 3.5; max_fails = 0;\n"
+		      "  fail_timeout = \"500ms\"; balance = \"least_conn\"; } );\n");
+	u = &cfg->upstreams[0];
+	assert_int_equal(u->keepalive, 0);
+	assert_int_equal(u->keepalive_timeout_ms, 90000);
+	assert_int_equal(u->connect_timeout_ms, 1000);
+	assert_int_equal(u->send_timeout_ms, 120000);
+	assert_int_equal(u->read_timeout_ms, 3500);
+	assert_int_equal(u->max_fails, 0);
+	assert_int_equal(u->fail_timeout_ms, 500);
+	assert_int_equal(u->balance, BALANCE_LEAST_CONN);
+	config_free(cfg);
+}
+
+/* A string is weight 1; a group in a list ( ) gives its own. libconfig takes
+ * groups only in lists, not in arrays [ ]. */
+static void test_upstream_weights_come_from_strings_and_groups(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf",
+		"servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		"upstreams = (\n"
+		"  { name = \"a\"; servers = ( \"127.0.0.1:9000\",\n"
+		"      { address = \"127.0.0.1:9001\"; weight = 3; },\n"
+		"      { address = \"[::1]:9002\"; },\n"
+		"      { address = \"127.0.0.1:9003\"; weight = 1000; } ); },\n"
+		"  { name = \"b\"; servers = [ \"127.0.0.1:9000\", \"127.0.0.2:9000\" ]; } );\n");
+	const struct config_upstream *u = &cfg->upstreams[0];
+
+	assert_int_equal(u->nservers, 4);
+	assert_string_equal(u->servers[0].text, "127.0.0.1:9000");
+	assert_string_equal(u->servers[1].text, "127.0.0.1:9001");
+	assert_string_equal(u->servers[2].text, "[::1]:9002");
+	assert_int_equal(u->servers[2].addr.ss_family, AF_INET6);
+	assert_int_equal(port_of(&u->servers[3]), 9003);
+	assert_int_equal(u->weights[0], 1);
+	assert_int_equal(u->weights[1], 3);
+	assert_int_equal(u->weights[2], 1);
+	assert_int_equal(u->weights[3], 1000);
+	u = &cfg->upstreams[1];
+	assert_int_equal(u->nservers, 2);
+	assert_int_equal(u->weights[0], 1);
+	assert_int_equal(u->weights[1], 1);
+	config_free(cfg);
+}
+
+static void test_upstream_server_entry_errors_are_at_their_line(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect(
+		"%s:3: 'weight' must be between 1 and 1000\n"
+		"%s:4: 'weight' must be between 1 and 1000\n"
+		"%s:5: upstream server has no 'address'\n"
+		"%s:6: unknown key 'wieght' (did you mean 'weight'?)\n"
+		"%s:7: 'weight' must be an integer\n"
+		"%s:8: each entry of 'servers' must be a string \"HOST:PORT\" or a group "
+		"{ address = \"HOST:PORT\"; weight = N; }\n"
+		"%s:9: duplicate upstream server '127.0.0.1:9000'\n"
+		"%s:10: 'address' must not be empty\n"
+		"%s:11: 'servers' must be a string, an array of strings or a list of "
+		"strings and groups\n"
+		"%s:12: 'servers' must be a string, an array of strings or a list of "
+		"strings and groups\n"
+		"%s:13: 'servers' must not be empty\n",
+		f, f, f, f, f, f, f, f, f, f, f);
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		      "upstreams = ( { name = \"a\"; servers = (\n"
+		      "    { address = \"127.0.0.1:9001\"; weight = 0; },\n"
+		      "    { address = \"127.0.0.1:9002\"; weight = 1001; },\n"
+		      "    { weight = 3; },\n"
+		      "    { address = \"127.0.0.1:9003\"; wieght = 2; },\n"
+		      "    { address = \"127.0.0.1:9004\"; weight = \"2\"; },\n"
+		      "    9000,\n"
+		      "    \"127.0.0.1:9000\", { address = \"127.0.0.1:9000\"; },\n"
+		      "    { address = \"\"; } ); },\n"
+		      "  { name = \"b\"; servers = [ 1, 2 ]; },\n"
+		      "  { name = \"c\"; servers = 5; },\n"
+		      "  { name = \"d\"; servers = ( ); } );\n",
+		      11, want);
+	free(want);
+}
+
+static void test_upstream_balance_takes_round_robin_or_least_conn(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect(
+		"%s:2: 'balance' must be one of round_robin, least_conn (not \"random\")\n"
+		"%s:3: 'balance' must be one of round_robin, least_conn (not "
+		"\"Least_Conn\")\n"
+		"%s:4: 'balance' must be a string\n",
+		f, f, f);
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		      "upstreams = ( { name = \"a\"; servers = \"127.0.0.1:1\"; balance = \"random\"; },\n"
+		      "  { name = \"b\"; servers = \"127.0.0.1:1\"; balance = \"Least_Conn\"; },\n"
+		      "  { name = \"c\"; servers = \"127.0.0.1:1\"; balance = 1; } );\n",
+		      3, want);
+	free(want);
+}
+
+static void test_upstream_max_fails_and_fail_timeout_take_their_ranges(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"ok.conf", "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+			   "upstreams = ( { name = \"a\"; servers = \"127.0.0.1:1\";\n"
+			   "  max_fails = 1000; fail_timeout = \"1d\"; },\n"
+			   "  { name = \"b\"; servers = \"127.0.0.1:1\";\n"
+			   "  max_fails = 0; fail_timeout = \"1ms\"; } );\n");
+	assert_int_equal(cfg->upstreams[0].max_fails, 1000);
+	assert_int_equal(cfg->upstreams[0].fail_timeout_ms, 86400000);
+	assert_int_equal(cfg->upstreams[1].max_fails, 0);
+	assert_int_equal(cfg->upstreams[1].fail_timeout_ms, 1);
+	config_free(cfg);
+
+	const char *f = at("c.conf");
+	char *want = expect("%s:3: 'max_fails' must be between 0 and 1000\n"
+			    "%s:4: 'max_fails' must be between 0 and 1000\n"
+			    "%s:5: 'fail_timeout' must be between 1ms and 1d\n"
+			    "%s:6: 'fail_timeout' must be between 1ms and 1d\n"
+			    "%s:7: 'keepalive_timeout' must be between 1ms and 1d\n"
+			    "%s:8: 'send_timeout' must be a duration: seconds, or a number "
+			    "with ms, s, m, h or d (not \"soon\")\n"
+			    "%s:9: 'max_fails' must be an integer\n",
+			    f, f, f, f, f, f, f);
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n"
+		      "upstreams = (\n"
+		      "  { name = \"a\"; servers = \"127.0.0.1:1\"; max_fails = 1001; },\n"
+		      "  { name = \"b\"; servers = \"127.0.0.1:1\"; max_fails = -1; },\n"
+		      "  { name = \"c\"; servers = \"127.0.0.1:1\"; fail_timeout = 0; },\n"
+		      "  { name = \"d\"; servers = \"127.0.0.1:1\"; fail_timeout = \"25h\"; },\n"
+		      "  { name = \"e\"; servers = \"127.0.0.1:1\"; keepalive_timeout = \"0s\"; },\n"
+		      "  { name = \"f\"; servers = \"127.0.0.1:1\"; send_timeout = \"soon\"; },\n"
+		      "  { name = \"g\"; servers = \"127.0.0.1:1\"; max_fails = 1.5; } );\n",
+		      7, want);
+	free(want);
+}
+
+static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	const void *a = ss->ss_family == AF_INET
+				? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+	assert_non_null(inet_ntop(ss->ss_family, a, buf, (socklen_t)len));
+	return buf;
+}
+
+/* An http:// URL gets an upstream of its own, named by the URL, with one
+ * server and the defaults; its path, when it has one, is kept apart. */
+static void test_proxy_url_forms_make_an_upstream_and_keep_the_path(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf", "servers = ( { listen = \"80\"; root = \"/\"; locations = (\n"
+			  "  { prefix = \"/a/\"; proxy = \"http://127.0.0.1:9100\"; },\n"
+			  "  { prefix = \"/b/\"; proxy = \"http://[::1]:8080\"; },\n"
+			  "  { prefix = \"/c/\"; proxy = \"http://127.0.0.1\"; },\n"
+			  "  { prefix = \"/d/\"; proxy = \"http://127.0.0.2:81/app/\"; },\n"
+			  "  { prefix = \"/e/\"; proxy = \"http://127.0.0.3/\"; },\n"
+			  "  { prefix = \"/f/\"; proxy = \"HTTP://[::1]/x\"; },\n"
+			  "  { prefix = \"/g/\"; proxy = \"http://localhost:8081/\"; } ); } );\n");
+	const struct config_location *l = cfg->servers[0].locations;
+	static const struct {
+		const char *server; /* the text of its one server */
+		int family;
+		uint16_t port;
+		const char *path;
+	} want[] = {
+		{ "127.0.0.1:9100", AF_INET, 9100, NULL },
+		{ "[::1]:8080", AF_INET6, 8080, NULL },
+		{ "127.0.0.1:80", AF_INET, 80, NULL },
+		{ "127.0.0.2:81", AF_INET, 81, "/app/" },
+		{ "127.0.0.3:80", AF_INET, 80, "/" },
+		{ "[::1]:80", AF_INET6, 80, "/x" },
+		{ "localhost:8081", 0, 8081, "/" },
+	};
+
+	assert_int_equal(cfg->nupstreams, 7);
+	for (size_t i = 0; i < 7; i++) {
+		const struct config_upstream *u = l[i].upstream;
+
+		assert_ptr_equal(u, &cfg->upstreams[i]);
+		assert_true(u->implicit);
+		assert_string_equal(u->name, l[i].proxy);
+		assert_string_equal(u->servers[0].text, want[i].server);
+		if (want[i].family != 0) {
+			assert_int_equal(u->nservers, 1);
+			assert_int_equal(u->servers[0].addr.ss_family, want[i].family);
+		}
+		assert_true(u->nservers >= 1); /* a name: each of its addresses */
+		assert_int_equal(port_of(&u->servers[0]), want[i].port);
+		assert_int_equal(u->weights[0], 1);
+		assert_int_equal(u->keepalive, 32);
+		assert_int_equal(u->keepalive_timeout_ms, 60000);
+		assert_int_equal(u->connect_timeout_ms, 5000);
+		assert_int_equal(u->send_timeout_ms, 60000);
+		assert_int_equal(u->read_timeout_ms, 60000);
+		assert_int_equal(u->max_fails, 1);
+		assert_int_equal(u->fail_timeout_ms, 10000);
+		assert_int_equal(u->balance, BALANCE_ROUND_ROBIN);
+		assert_string_equal(u->file, at("c.conf"));
+		assert_int_equal(u->line, (int)i + 2);
+		if (want[i].path == NULL)
+			assert_null(l[i].proxy_path);
+		else
+			assert_string_equal(l[i].proxy_path, want[i].path);
+	}
+	char buf[INET6_ADDRSTRLEN];
+	assert_string_equal(addr_text(&cfg->upstreams[3].servers[0].addr, buf, sizeof(buf)),
+			    "127.0.0.2");
+	config_free(cfg);
+}
+
+static void test_proxy_url_errors_say_what_is_wrong(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	/* the resolver's own words, whatever this machine's are */
+	int rc = getaddrinfo("nonexistent.invalid", "80", &hints, &res);
+
+	assert_int_not_equal(rc, 0);
+	char *want = expect(
+		"%s:2: proxy 'https://127.0.0.1/': https upstreams are not supported\n"
+		"%s:3: proxy 'http://127.0.0.1/a?b=1': a query (?...) is not allowed in "
+		"the URL\n"
+		"%s:4: proxy 'http://127.0.0.1/a#top': a fragment (#...) is not allowed "
+		"in the URL\n"
+		"%s:5: proxy 'http://user:pw@127.0.0.1/': user info (USER@) is not "
+		"allowed in the URL\n"
+		"%s:6: proxy 'http://127.0.0.1:0/': the port must be a number from 1 to "
+		"65535\n"
+		"%s:7: proxy 'http://127.0.0.1:65536': the port must be a number from 1 "
+		"to 65535\n"
+		"%s:8: proxy 'http://127.0.0.1:http/': the port must be a number from 1 "
+		"to 65535\n"
+		"%s:9: proxy 'http://127.0.0.1:/': the port must be a number from 1 to "
+		"65535\n"
+		"%s:10: proxy 'http:///app': the URL has no host\n"
+		"%s:11: proxy 'http://::1:8080/': an IPv6 address must be in brackets: "
+		"http://[ADDRESS]:PORT\n"
+		"%s:12: proxy 'http://[::g]:80/': the host in [ ] is not an IPv6 address\n"
+		"%s:13: proxy 'http://[::1/': an IPv6 address is written [ADDRESS] or "
+		"[ADDRESS]:PORT\n"
+		"%s:14: proxy 'http://127.1/': the host is not a valid IPv4 address\n"
+		"%s:15: proxy 'http://0.0.0.0:80/' must name a host, not a wildcard\n"
+		"%s:16: proxy 'http://a b/': the URL may hold only printable ASCII "
+		"characters, without spaces\n"
+		"%s:17: proxy 'http://a!b/': the host must be an IPv4 address, an [IPv6] "
+		"address or a name\n"
+		"%s:18: proxy 'http://nonexistent.invalid/': %s\n",
+		f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, f, gai_strerror(rc));
+
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; locations = (\n"
+		      "  { prefix = \"/a\"; proxy = \"https://127.0.0.1/\"; },\n"
+		      "  { prefix = \"/b\"; proxy = \"http://127.0.0.1/a?b=1\"; },\n"
+		      "  { prefix = \"/c\"; proxy = \"http://127.0.0.1/a#top\"; },\n"
+		      "  { prefix = \"/d\"; proxy = \"http://user:pw@127.0.0.1/\"; },\n"
+		      "  { prefix = \"/e\"; proxy = \"http://127.0.0.1:0/\"; },\n"
+		      "  { prefix = \"/f\"; proxy = \"http://127.0.0.1:65536\"; },\n"
+		      "  { prefix = \"/g\"; proxy = \"http://127.0.0.1:http/\"; },\n"
+		      "  { prefix = \"/h\"; proxy = \"http://127.0.0.1:/\"; },\n"
+		      "  { prefix = \"/i\"; proxy = \"http:///app\"; },\n"
+		      "  { prefix = \"/j\"; proxy = \"http://::1:8080/\"; },\n"
+		      "  { prefix = \"/k\"; proxy = \"http://[::g]:80/\"; },\n"
+		      "  { prefix = \"/l\"; proxy = \"http://[::1/\"; },\n"
+		      "  { prefix = \"/m\"; proxy = \"http://127.1/\"; },\n"
+		      "  { prefix = \"/n\"; proxy = \"http://0.0.0.0:80/\"; },\n"
+		      "  { prefix = \"/o\"; proxy = \"http://a b/\"; },\n"
+		      "  { prefix = \"/p\"; proxy = \"http://a!b/\"; },\n"
+		      "  { prefix = \"/q\"; proxy = \"http://nonexistent.invalid/\"; } ); } );\n",
+		      17, want);
+	free(want);
+	if (res != NULL)
+		freeaddrinfo(res);
+
+	/* a location that proxies has no root of its own */
+	want = expect("%s:2: location '/a' has both 'root' and 'proxy'\n", f);
+	assert_errors("c.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; locations = (\n"
+		      "  { prefix = \"/a\"; root = \"/\"; proxy = \"http://127.0.0.1/\"; } ); } );\n",
+		      1, want);
+	free(want);
+}
+
+/* cfg->upstreams grows as URLs are met, in servers read before and after
+ * the upstreams list: every location must point into its final place. */
+static void test_proxy_urls_and_named_upstreams_mixed_point_at_their_upstream(void **state)
+{
+	(void)state;
+	char text[8192], *p = text;
+	const char *end = text + sizeof(text);
+
+	p += snprintf(p, (size_t)(end - p), "servers = ( { listen = \"80\"; root = \"/\"; "
+					    "locations = (\n");
+	for (int i = 0; i < 24; i++) {
+		if (i % 3 == 1)
+			p += snprintf(p, (size_t)(end - p),
+				      "  { prefix = \"/n%d/\"; proxy = \"%s\"; },\n", i,
+				      i % 2 ? "one" : "two");
+		else
+			p += snprintf(p, (size_t)(end - p),
+				      "  { prefix = \"/u%d/\"; proxy = "
+				      "\"http://127.0.0.%d:%d/p%d/\"; },\n",
+				      i, 1 + i % 5, 9000 + i, i);
+	}
+	p += snprintf(p, (size_t)(end - p),
+		      "  { prefix = \"/again/\"; proxy = \"http://127.0.0.1:9000/p0/\"; } ); },\n"
+		      "  { listen = \"81\"; root = \"/\"; locations = (\n"
+		      "    { prefix = \"/\"; proxy = \"http://[::1]:9999\"; },\n"
+		      "    { prefix = \"/one/\"; proxy = \"one\"; } ); } );\n"
+		      "upstreams = ( { name = \"one\"; servers = \"127.0.0.1:1\"; },\n"
+		      "  { name = \"two\"; servers = \"127.0.0.1:2\"; } );\n");
+	assert_true(p < end);
+	struct config *cfg = load_ok("c.conf", text);
+
+	/* two named ones, then the 16 URLs of server 0 and the one of server 1 */
+	assert_int_equal(cfg->nupstreams, 2 + 16 + 1);
+	assert_string_equal(cfg->upstreams[0].name, "one");
+	assert_string_equal(cfg->upstreams[1].name, "two");
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		assert_int_equal(cfg->upstreams[i].implicit, i >= 2);
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		for (size_t j = 0; j < cfg->servers[s].nlocations; j++) {
+			const struct config_location *l = &cfg->servers[s].locations[j];
+
+			assert_non_null(l->upstream);
+			assert_true(l->upstream >= cfg->upstreams &&
+				    l->upstream < cfg->upstreams + cfg->nupstreams);
+			assert_string_equal(l->upstream->name, l->proxy);
+		}
+	}
+	const struct config_location *l = cfg->servers[0].locations;
+	assert_ptr_equal(l[0].upstream, &cfg->upstreams[2]);
+	assert_string_equal(l[0].upstream->servers[0].text, "127.0.0.1:9000");
+	assert_string_equal(l[0].proxy_path, "/p0/");
+	assert_ptr_equal(l[1].upstream, &cfg->upstreams[0]);
+	assert_null(l[1].proxy_path);
+	assert_ptr_equal(l[4].upstream, &cfg->upstreams[1]);
+	/* the same URL twice: one upstream */
+	assert_ptr_equal(l[24].upstream, l[0].upstream);
+	assert_ptr_equal(cfg->servers[1].locations[0].upstream, &cfg->upstreams[18]);
+	assert_ptr_equal(cfg->servers[1].locations[1].upstream, &cfg->upstreams[0]);
+	config_free(cfg);
+}
+
+static void test_preserve_host_and_via_are_inherited_from_the_server(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"c.conf", "servers = ( { listen = \"80\"; root = \"/\"; locations = (\n"
+			  "    { prefix = \"/a/\"; proxy = \"http://127.0.0.1:1\"; },\n"
+			  "    { prefix = \"/b/\"; proxy = \"http://127.0.0.1:1\";\n"
+			  "      preserve_host = false; via = true; } ); },\n"
+			  "  { listen = \"81\"; root = \"/\"; preserve_host = false; via = false;\n"
+			  "    locations = (\n"
+			  "    { prefix = \"/a/\"; proxy = \"http://127.0.0.1:1\"; },\n"
+			  "    { prefix = \"/b/\"; proxy = \"http://127.0.0.1:1\";\n"
+			  "      preserve_host = true; } ); } );\n");
+	const struct config_server *s = cfg->servers;
+
+	assert_true(s[0].preserve_host);
+	assert_true(s[0].via);
+	assert_int_equal(s[0].locations[0].preserve_host, -1);
+	assert_int_equal(s[0].locations[0].via, -1);
+	assert_int_equal(s[0].locations[1].preserve_host, 0);
+	assert_int_equal(s[0].locations[1].via, 1);
+	assert_false(s[1].preserve_host);
+	assert_false(s[1].via);
+	assert_int_equal(s[1].locations[0].preserve_host, -1);
+	assert_int_equal(s[1].locations[0].via, -1);
+	assert_int_equal(s[1].locations[1].preserve_host, 1);
+	assert_int_equal(s[1].locations[1].via, -1);
+	/* one URL, one upstream */
+	assert_int_equal(cfg->nupstreams, 1);
+	config_free(cfg);
+
+	const char *f = at("e.conf");
+	char *want = expect("%s:1: 'via' must be a boolean (true or false)\n"
+			    "%s:2: 'preserve_host' must be a boolean (true or false)\n",
+			    f, f);
+	assert_errors("e.conf",
+		      "servers = ( { listen = \"80\"; root = \"/\"; via = \"yes\";\n"
+		      "  locations = ( { prefix = \"/a/\"; preserve_host = 1; } ); } );\n",
+		      2, want);
+	free(want);
+}
+
+static void assert_cidr(const struct config_cidr *c, int family, const char *addr,
+			unsigned prefix)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_int_equal(c->addr.ss_family, family);
+	assert_string_equal(addr_text(&c->addr, buf, sizeof(buf)), addr);
+	assert_int_equal(c->prefix, prefix);
+}
+
+static void test_trusted_proxies_take_addresses_and_networks(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("none.conf", server);
+
+	assert_null(cfg->trusted_proxies);
+	assert_int_equal(cfg->ntrusted_proxies, 0);
+	config_free(cfg);
+
+	cfg = load_ok("c.conf", "trusted_proxies = [ \"10.0.0.0/8\", \"192.168.1.7\",\n"
+				"  \"::1/128\", \"fd00::/8\", \"0.0.0.0/0\", \"::/0\",\n"
+				"  \"2001:db8::1\", \"172.16.0.0/12\", \"192.168.1.128/25\" ];\n"
+				"servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+	assert_int_equal(cfg->ntrusted_proxies, 9);
+	assert_cidr(&cfg->trusted_proxies[0], AF_INET, "10.0.0.0", 8);
+	assert_cidr(&cfg->trusted_proxies[1], AF_INET, "192.168.1.7", 32);
+	assert_cidr(&cfg->trusted_proxies[2], AF_INET6, "::1", 128);
+	assert_cidr(&cfg->trusted_proxies[3], AF_INET6, "fd00::", 8);
+	assert_cidr(&cfg->trusted_proxies[4], AF_INET, "0.0.0.0", 0);
+	assert_cidr(&cfg->trusted_proxies[5], AF_INET6, "::", 0);
+	assert_cidr(&cfg->trusted_proxies[6], AF_INET6, "2001:db8::1", 128);
+	assert_cidr(&cfg->trusted_proxies[7], AF_INET, "172.16.0.0", 12);
+	assert_cidr(&cfg->trusted_proxies[8], AF_INET, "192.168.1.128", 25);
+	config_free(cfg);
+
+	/* a single string is an array of one */
+	cfg = load_ok("one.conf", "trusted_proxies = \"127.0.0.1\";\n"
+				  "servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+	assert_int_equal(cfg->ntrusted_proxies, 1);
+	assert_cidr(&cfg->trusted_proxies[0], AF_INET, "127.0.0.1", 32);
+	config_free(cfg);
+}
+
+static void test_trusted_proxies_bad_entries_are_errors_at_their_line(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	char *want = expect(
+		"%s:2: trusted_proxies entry '10.0.0.0/33': the prefix must be 0-32 for "
+		"IPv4\n"
+		"%s:3: trusted_proxies entry '::1/129': the prefix must be 0-128 for "
+		"IPv6\n"
+		"%s:4: trusted_proxies entry '10.0.0.1/8' has bits set beyond /8 (the "
+		"network is 10.0.0.0/8)\n"
+		"%s:5: trusted_proxies entry '192.168.1.129/25' has bits set beyond /25 "
+		"(the network is 192.168.1.128/25)\n"
+		"%s:6: trusted_proxies entry 'fd00::1/8' has bits set beyond /8 (the "
+		"network is fd00::/8)\n"
+		"%s:7: trusted_proxies entry '10.0.0.0/0' has bits set beyond /0 (the "
+		"network is 0.0.0.0/0)\n"
+		"%s:8: invalid trusted_proxies entry 'garbage' (expected an IPv4 or IPv6 "
+		"address, alone or with /PREFIX)\n"
+		"%s:9: invalid trusted_proxies entry '10.0.0.0/' (expected an IPv4 or "
+		"IPv6 address, alone or with /PREFIX)\n"
+		"%s:10: invalid trusted_proxies entry '10.0.0.0/x' (expected an IPv4 or "
+		"IPv6 address, alone or with /PREFIX)\n"
+		"%s:11: invalid trusted_proxies entry '10.1/16' (expected an IPv4 or IPv6 "
+		"address, alone or with /PREFIX)\n"
+		"%s:12: invalid trusted_proxies entry '' (expected an IPv4 or IPv6 "
+		"address, alone or with /PREFIX)\n"
+		"%s:13: duplicate trusted_proxies entry '10.0.0.0/8'\n",
+		f, f, f, f, f, f, f, f, f, f, f, f);
+
+	assert_errors("c.conf",
+		      "trusted_proxies = [ \"10.0.0.0/8\",\n"
+		      "  \"10.0.0.0/33\",\n"
+		      "  \"::1/129\",\n"
+		      "  \"10.0.0.1/8\",\n"
+		      "  \"192.168.1.129/25\",\n"
+		      "  \"fd00::1/8\",\n"
+		      "  \"10.0.0.0/0\",\n"
+		      "  \"garbage\",\n"
+		      "  \"10.0.0.0/\",\n"
+		      "  \"10.0.0.0/x\",\n"
+		      "  \"10.1/16\",\n"
+		      "  \"\",\n"
+		      "  \"10.0.0.0/8\" ];\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      12, want);
+	free(want);
+
+	want = expect("%s:1: 'trusted_proxies' must be a string or an array of strings\n",
+		      f);
+	assert_errors("c.conf",
+		      "trusted_proxies = 10;\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      1, want);
+	free(want);
+}
+
+static void test_timeouts_tunnel_defaults_to_an_hour(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("min.conf", server);
+
+	assert_int_equal(cfg->timeouts.tunnel_ms, 3600000);
+	config_free(cfg);
+	cfg = load_ok("c.conf", "timeouts = { tunnel = \"30m\"; };\n"
+				"servers = ( { listen = \"80\"; root = \"/\"; } );\n");
+	assert_int_equal(cfg->timeouts.tunnel_ms, 1800000);
+	config_free(cfg);
+
+	const char *f = at("e.conf");
+	char *want = expect("%s:1: 'tunnel' must be between 1ms and 1d\n", f);
+	assert_errors("e.conf",
+		      "timeouts = { tunnel = \"2d\"; };\n"
+		      "servers = ( { listen = \"80\"; root = \"/\"; } );\n",
+		      1, want);
+	free(want);
+}
+
 static void assert_strings_equal(char **a, size_t na, char **b, size_t nb)
 {
 	assert_int_equal(na, nb);
@@ -1225,6 +1780,8 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 		assert_optional_equal(x->root, y->root);
 		assert_strings_equal(x->index, x->nindex, y->index, y->nindex);
 		assert_optional_equal(x->access_log, y->access_log);
+		assert_int_equal(x->preserve_host, y->preserve_host);
+		assert_int_equal(x->via, y->via);
 		assert_static_same(&x->stat, &y->stat);
 		assert_int_equal(x->nerror_pages, y->nerror_pages);
 		for (size_t j = 0; j < x->nerror_pages; j++) {
@@ -1240,6 +1797,15 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 			assert_int_equal(p->exact, q->exact);
 			assert_optional_equal(p->root, q->root);
 			assert_optional_equal(p->proxy, q->proxy);
+			assert_optional_equal(p->proxy_path, q->proxy_path);
+			assert_int_equal(p->preserve_host, q->preserve_host);
+			assert_int_equal(p->via, q->via);
+			/* the same upstream, at the same place */
+			if (p->upstream == NULL || q->upstream == NULL)
+				assert_ptr_equal(p->upstream, q->upstream);
+			else
+				assert_int_equal(p->upstream - a->upstreams,
+						 q->upstream - b->upstreams);
 			assert_static_same(&p->stat, &q->stat);
 		}
 	}
@@ -1249,9 +1815,22 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 
 		assert_string_equal(x->name, y->name);
 		assert_listens_equal(x->servers, x->nservers, y->servers, y->nservers);
+		assert_memory_equal(x->weights, y->weights, x->nservers * sizeof(*x->weights));
 		assert_int_equal(x->keepalive, y->keepalive);
+		assert_int_equal(x->keepalive_timeout_ms, y->keepalive_timeout_ms);
 		assert_int_equal(x->connect_timeout_ms, y->connect_timeout_ms);
+		assert_int_equal(x->send_timeout_ms, y->send_timeout_ms);
 		assert_int_equal(x->read_timeout_ms, y->read_timeout_ms);
+		assert_int_equal(x->max_fails, y->max_fails);
+		assert_int_equal(x->fail_timeout_ms, y->fail_timeout_ms);
+		assert_int_equal(x->balance, y->balance);
+		assert_int_equal(x->implicit, y->implicit);
+	}
+	assert_int_equal(a->ntrusted_proxies, b->ntrusted_proxies);
+	for (size_t i = 0; i < a->ntrusted_proxies; i++) {
+		assert_int_equal(a->trusted_proxies[i].prefix, b->trusted_proxies[i].prefix);
+		assert_memory_equal(&a->trusted_proxies[i].addr, &b->trusted_proxies[i].addr,
+				    sizeof(a->trusted_proxies[i].addr));
 	}
 }
 
@@ -1376,6 +1955,100 @@ static void test_dump_shows_the_new_keys_and_loads_again(void **state)
 	config_free(cfg);
 }
 
+/* Implicit upstreams are not written as blocks: the URLs make them again,
+ * at the same places, and every new key reads back as it was. */
+static void test_dump_of_the_proxy_keys_loads_again_with_equal_values(void **state)
+{
+	(void)state;
+	write_file("proxy.conf",
+		   "trusted_proxies = [ \"10.0.0.0/8\", \"192.168.1.7\", \"::1/128\", "
+		   "\"fd00::/8\" ];\n"
+		   "timeouts = { tunnel = \"90m\"; };\n"
+		   "servers = ( { listen = \"80\"; root = \"/\"; preserve_host = false;\n"
+		   "  locations = (\n"
+		   "    { prefix = \"/a/\"; proxy = \"http://127.0.0.1:9100\"; via = false; },\n"
+		   "    { prefix = \"/b/\"; proxy = \"app\"; preserve_host = true; },\n"
+		   "    { prefix = \"/c/\"; proxy = \"http://[::1]:8080/\"; },\n"
+		   "    { prefix = \"/d/\"; proxy = \"http://127.0.0.1:9100\"; },\n"
+		   "    { prefix = \"/e/\"; proxy = \"http://127.0.0.2/x/y\"; } ); },\n"
+		   "  { listen = \"81\"; root = \"/\"; via = false;\n"
+		   "    locations = ( { prefix = \"/\"; proxy = \"lb\"; } ); } );\n"
+		   "upstreams = (\n"
+		   "  { name = \"app\"; servers = ( \"127.0.0.1:9000\",\n"
+		   "      { address = \"[::1]:9001\"; weight = 5; } );\n"
+		   "    keepalive = 4; keepalive_timeout = \"30s\"; send_timeout = \"1500ms\";\n"
+		   "    max_fails = 3; fail_timeout = \"1m\"; balance = \"least_conn\"; },\n"
+		   "  { name = \"lb\"; servers = [ \"127.0.0.3:80\" ]; } );\n");
+	round_trip("proxy.conf");
+
+	struct config *cfg = load_ok("proxy.conf", NULL);
+	char *text = dump_to(cfg, "dump.conf");
+	static const char *const set[] = {
+		"\ntrusted_proxies = [ \"10.0.0.0/8\", \"192.168.1.7/32\", \"::1/128\", "
+		"\"fd00::/8\" ];\n",
+		"\n\ttunnel = \"90m\";\n",
+		"\n\t\tpreserve_host = false;\n\t\tvia = true;\n",
+		"\n\t\tpreserve_host = true;\n\t\tvia = false;\n",
+		"{ prefix = \"/a/\"; exact = false; proxy = \"http://127.0.0.1:9100\"; "
+		"via = false; }",
+		"{ prefix = \"/b/\"; exact = false; proxy = \"app\"; preserve_host = true; }",
+		"{ prefix = \"/e/\"; exact = false; proxy = \"http://127.0.0.2/x/y\"; }",
+		"\t\tservers = (\n"
+		"\t\t\t{ address = \"127.0.0.1:9000\"; weight = 1; },\n"
+		"\t\t\t{ address = \"[::1]:9001\"; weight = 5; }\n"
+		"\t\t);\n"
+		"\t\tbalance = \"least_conn\";\n"
+		"\t\tkeepalive = 4;\n"
+		"\t\tkeepalive_timeout = \"30s\";\n"
+		"\t\tconnect_timeout = \"5s\";\n"
+		"\t\tsend_timeout = \"1500ms\";\n"
+		"\t\tread_timeout = \"1m\";\n"
+		"\t\tmax_fails = 3;\n"
+		"\t\tfail_timeout = \"1m\";\n",
+		/* the other one shows its defaults */
+		"\t\tname = \"lb\";\n"
+		"\t\tservers = (\n"
+		"\t\t\t{ address = \"127.0.0.3:80\"; weight = 1; }\n"
+		"\t\t);\n"
+		"\t\tbalance = \"round_robin\";\n"
+		"\t\tkeepalive = 32;\n"
+		"\t\tkeepalive_timeout = \"1m\";\n"
+		"\t\tconnect_timeout = \"5s\";\n"
+		"\t\tsend_timeout = \"1m\";\n"
+		"\t\tread_timeout = \"1m\";\n"
+		"\t\tmax_fails = 1;\n"
+		"\t\tfail_timeout = \"10s\";\n"
+		"\t}\n);\n",
+	};
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		if (strstr(text, set[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", set[i], text);
+	}
+	/* no block for an upstream made from a URL */
+	if (strstr(text, "name = \"http") != NULL)
+		fail_msg("an implicit upstream written as a block in:\n%s", text);
+	/* two named, and one per URL: /a/ and /d/ share theirs */
+	assert_int_equal(cfg->nupstreams, 2 + 3);
+	free(text);
+	config_free(cfg);
+
+	/* the defaults are there to see in a minimal file's dump */
+	cfg = load_ok("min.conf", server);
+	text = dump_to(cfg, "dump.conf");
+	static const char *const shown[] = {
+		"\ntrusted_proxies = [ ];\n",
+		"\n\ttunnel = \"1h\";\n",
+		"\n\t\tpreserve_host = true;\n\t\tvia = true;\n",
+		"\nupstreams = (\n);\n",
+	};
+	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
+		if (strstr(text, shown[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", shown[i], text);
+	}
+	free(text);
+	config_free(cfg);
+}
+
 static void test_repository_config_loads_without_errors(void **state)
 {
 	(void)state;
@@ -1437,6 +2110,19 @@ int main(void)
 		T(test_mime_types_unreadable_file_names_the_config_line),
 		T(test_dump_loads_again_with_equal_values),
 		T(test_dump_shows_the_new_keys_and_loads_again),
+		T(test_upstream_defaults_fill_every_key),
+		T(test_upstream_weights_come_from_strings_and_groups),
+		T(test_upstream_server_entry_errors_are_at_their_line),
+		T(test_upstream_balance_takes_round_robin_or_least_conn),
+		T(test_upstream_max_fails_and_fail_timeout_take_their_ranges),
+		T(test_proxy_url_forms_make_an_upstream_and_keep_the_path),
+		T(test_proxy_url_errors_say_what_is_wrong),
+		T(test_proxy_urls_and_named_upstreams_mixed_point_at_their_upstream),
+		T(test_preserve_host_and_via_are_inherited_from_the_server),
+		T(test_trusted_proxies_take_addresses_and_networks),
+		T(test_trusted_proxies_bad_entries_are_errors_at_their_line),
+		T(test_timeouts_tunnel_defaults_to_an_hour),
+		T(test_dump_of_the_proxy_keys_loads_again_with_equal_values),
 		T(test_repository_config_loads_without_errors),
 #undef T
 	};

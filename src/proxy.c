@@ -1,0 +1,712 @@
+/* proxy: see proxy.h. One exchange: pick a server -> connect (or reuse an
+ * idle connection) -> send the rewritten head -> stream the request body ->
+ * parse the response strictly (llhttp) -> relay 1xx, the head without its
+ * hop-by-hop fields, and the body as it comes -> pool the connection when
+ * both sides ended cleanly. Before any response byte went to the client a
+ * failure becomes 502/504 (or a retry); after, the client is cut off. */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <llhttp.h>
+
+#include "conn.h"
+#include "log.h"
+
+/* Never forwarded either way (RFC 9110 7.6.1), plus what we set ourselves. */
+static const char *const hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "te", "trailer",
+	"transfer-encoding", "upgrade", NULL,
+};
+
+static bool name_is(const char *p, size_t n, const char *lower)
+{
+	return strlen(lower) == n && strncasecmp(p, lower, n) == 0;
+}
+
+static bool in_list(const char *p, size_t n, const char *const *list)
+{
+	for (; *list; list++)
+		if (name_is(p, n, *list))
+			return true;
+	return false;
+}
+
+/* Is name one of the comma-separated tokens of a Connection value? */
+static bool named_by_connection(const char *conn, size_t clen, const char *name, size_t n)
+{
+	const char *p = conn, *end = conn + clen;
+	while (p < end) {
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		const char *t = p;
+		while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if ((size_t)(p - t) == n && strncasecmp(t, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool trusted(const struct config *cfg, const char *peer)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool v6 = strchr(peer, ':') != NULL;
+	if (v6 ? inet_pton(AF_INET6, peer, &a6) != 1 : inet_pton(AF_INET, peer, &a4) != 1)
+		return false;
+	for (size_t i = 0; i < cfg->ntrusted_proxies; i++) {
+		const struct config_cidr *c = &cfg->trusted_proxies[i];
+		const uint8_t *net, *addr;
+		unsigned bytes;
+		if (c->addr.ss_family == AF_INET6 && v6) {
+			net = ((const struct sockaddr_in6 *)&c->addr)->sin6_addr.s6_addr;
+			addr = a6.s6_addr;
+			bytes = 16;
+		} else if (c->addr.ss_family == AF_INET && !v6) {
+			net = (const uint8_t *)&((const struct sockaddr_in *)&c->addr)->sin_addr;
+			addr = (const uint8_t *)&a4;
+			bytes = 4;
+		} else {
+			continue;
+		}
+		unsigned bits = c->prefix, k = 0;
+		bool match = true;
+		for (; bits >= 8 && k < bytes; bits -= 8, k++)
+			match = match && net[k] == addr[k];
+		if (match && bits && k < bytes)
+			match = ((net[k] ^ addr[k]) & (uint8_t)(0xff << (8 - bits))) == 0;
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+/* ---- the request head toward the upstream ---- */
+
+struct writer {
+	char *p, *end;
+	bool overflow;
+};
+
+static void put(struct writer *w, const char *s, size_t n)
+{
+	if ((size_t)(w->end - w->p) < n) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->p, s, n);
+	w->p += n;
+}
+
+static void puts_(struct writer *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void put_target(struct writer *w, const struct proxy_loc *pl,
+		       const struct http_request *req, const struct clean_path *cp)
+{
+	const char *t = req->buf + req->target.off;
+	size_t n = req->target.len;
+	/* absolute-form: the upstream gets origin-form. */
+	if (n >= 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+		const char *s = memchr(t + 8, '/', n - 8);
+		const char *q = memchr(t + 8, '?', n - 8);
+		if (q && (!s || q < s))
+			s = q;
+		size_t rest = s ? (size_t)(t + n - s) : 0;
+		t = s ? s : "/";
+		n = s ? rest : 1;
+		if (*t == '?') {
+			put(w, "/", 1);
+		}
+	}
+	const char *path = pl->cfg->proxy_path;
+	if (!path) { /* the URI passes unchanged */
+		put(w, t, n);
+		return;
+	}
+	const char *prefix = pl->cfg->prefix;
+	size_t plen = strlen(prefix);
+	if (n >= plen && memcmp(t, prefix, plen) == 0) {
+		puts_(w, path);
+		put(w, t + plen, n - plen);
+		return;
+	}
+	/* The prefix matched only once decoded: rebuild from the clean path. */
+	static const char hex[] = "0123456789ABCDEF";
+	char full[PATH_BUF + 2];
+	int fl = snprintf(full, sizeof full, "/%s%s", cp->len == 1 && cp->rel[0] == '.' ? "" : cp->rel,
+			  cp->trailing_slash ? "/" : "");
+	puts_(w, path);
+	for (int i = fl >= (int)plen ? (int)plen : fl; i < fl && i < (int)sizeof full; i++) {
+		unsigned char c = (unsigned char)full[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/!$&'()*+,;=:@", c)) {
+			put(w, (const char *)&full[i], 1);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			put(w, e, 3);
+		}
+	}
+	if (cp->query) {
+		put(w, "?", 1);
+		put(w, cp->query, cp->query_len);
+	}
+}
+
+static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
+			    const struct http_request *req, const struct clean_path *cp,
+			    const struct upstream_server *s, const char *peer, bool trust)
+{
+	struct writer w = { buf, buf + cap, false };
+	puts_(&w, llhttp_method_name((llhttp_method_t)req->method));
+	put(&w, " ", 1);
+	put_target(&w, pl, req, cp);
+	puts_(&w, " HTTP/1.1\r\n");
+
+	const char *conn = NULL, *xff = NULL;
+	size_t conn_len = 0, xff_len = 0;
+	http_header_get(req, "connection", &conn, &conn_len);
+	for (unsigned i = 0; i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+		const char *name = req->buf + h->name.off;
+		size_t nl = h->name.len;
+		if (in_list(name, nl, hop_by_hop) || name_is(name, nl, "host") ||
+		    name_is(name, nl, "expect") || name_is(name, nl, "content-length") ||
+		    (conn && named_by_connection(conn, conn_len, name, nl)))
+			continue;
+		bool forwarding = name_is(name, nl, "x-forwarded-for") ||
+				  name_is(name, nl, "x-forwarded-proto") ||
+				  name_is(name, nl, "x-forwarded-host") ||
+				  name_is(name, nl, "x-real-ip") || name_is(name, nl, "forwarded");
+		if (forwarding) {
+			/* Only a trusted proxy may speak for the client. */
+			if (!trust)
+				continue;
+			if (name_is(name, nl, "x-forwarded-for")) {
+				xff = req->buf + h->value.off;
+				xff_len = h->value.len;
+				continue; /* re-sent below, with the peer appended */
+			}
+		}
+		put(&w, name, nl);
+		put(&w, ": ", 2);
+		put(&w, req->buf + h->value.off, h->value.len);
+		put(&w, "\r\n", 2);
+	}
+	puts_(&w, "Host: ");
+	if (pl->preserve_host && req->host.len)
+		put(&w, req->buf + req->host.off, req->host.len);
+	else
+		puts_(&w, s->addr->text);
+	puts_(&w, "\r\nX-Forwarded-For: ");
+	if (xff) {
+		put(&w, xff, xff_len);
+		put(&w, ", ", 2);
+	}
+	puts_(&w, peer);
+	const char *v;
+	size_t vn;
+	if (!trust || !http_header_get(req, "x-real-ip", &v, &vn)) {
+		puts_(&w, "\r\nX-Real-IP: ");
+		puts_(&w, peer);
+	}
+	if (!trust || !http_header_get(req, "x-forwarded-proto", &v, &vn))
+		puts_(&w, "\r\nX-Forwarded-Proto: http");
+	if ((!trust || !http_header_get(req, "x-forwarded-host", &v, &vn)) && req->host.len) {
+		puts_(&w, "\r\nX-Forwarded-Host: ");
+		put(&w, req->buf + req->host.off, req->host.len);
+	}
+	if (pl->via)
+		puts_(&w, "\r\nVia: 1.1 garcom");
+	if (req->chunked) {
+		puts_(&w, "\r\nTransfer-Encoding: chunked");
+	} else if (req->has_body) {
+		char cl[32];
+		snprintf(cl, sizeof cl, "\r\nContent-Length: %llu",
+			 (unsigned long long)req->content_length);
+		puts_(&w, cl);
+	}
+	if (req->upgrade && http_header_get(req, "upgrade", &v, &vn)) {
+		puts_(&w, "\r\nConnection: upgrade\r\nUpgrade: ");
+		put(&w, v, vn);
+	}
+	puts_(&w, "\r\n\r\n");
+	return w.overflow ? 0 : (size_t)(w.p - buf);
+}
+
+/* ---- the response ---- */
+
+enum resp_event { R_NONE, R_BODY, R_DONE };
+
+struct resp {
+	const char *base;
+	bool head_req;
+	bool in_field;
+	bool head_done;
+	enum resp_event event;
+	int status;
+	unsigned n;
+	struct http_header h[HTTP_MAX_HEADERS];
+	const char *body_at;
+	size_t body_len;
+	bool overflow;
+	bool chunked, has_length; /* as the head said (llhttp counts down) */
+	uint64_t length;
+};
+
+static struct resp *R(llhttp_t *p)
+{
+	return p->data;
+}
+
+static int r_begin(llhttp_t *p)
+{
+	struct resp *r = R(p);
+	r->n = 0;
+	r->in_field = false;
+	r->head_done = false;
+	return 0;
+}
+
+static int r_extend(struct http_span *s, const struct resp *r, const char *at, size_t len)
+{
+	uint32_t off = (uint32_t)(at - r->base);
+	if (s->len == 0)
+		s->off = off;
+	else if (s->off + s->len != off)
+		return -1; /* a fold: refused, as from clients */
+	s->len += (uint32_t)len;
+	return 0;
+}
+
+static int r_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct resp *r = R(p);
+	if (!r->in_field) {
+		if (r->n == HTTP_MAX_HEADERS) {
+			r->overflow = true;
+			return -1;
+		}
+		r->h[r->n++] = (struct http_header){ { 0, 0 }, { 0, 0 } };
+		r->in_field = true;
+	}
+	return r_extend(&r->h[r->n - 1].name, r, at, len);
+}
+
+static int r_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct resp *r = R(p);
+	r->in_field = false;
+	if (!r->n || memchr(at, '\n', len) || memchr(at, '\r', len))
+		return -1;
+	return r_extend(&r->h[r->n - 1].value, r, at, len);
+}
+
+static int r_value_done(llhttp_t *p)
+{
+	struct resp *r = R(p);
+	r->in_field = false;
+	struct http_span *v = &r->h[r->n - 1].value;
+	while (v->len && (r->base[v->off + v->len - 1] == ' ' || r->base[v->off + v->len - 1] == '\t'))
+		v->len--;
+	return 0;
+}
+
+static int r_headers_done(llhttp_t *p)
+{
+	struct resp *r = R(p);
+	r->status = p->status_code;
+	r->head_done = true;
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+	r->length = p->content_length;
+	/* A response to HEAD has no body, whatever its headers say. */
+	return r->head_req && r->status >= 200 ? 1 : 0;
+}
+
+static int r_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct resp *r = R(p);
+	if (len == 0)
+		return 0; /* the empty flush of a span at the end of a call */
+	r->event = R_BODY;
+	r->body_at = at;
+	r->body_len = len;
+	return HPE_PAUSED;
+}
+
+static int r_done(llhttp_t *p)
+{
+	R(p)->event = R_DONE;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t resp_settings = {
+	.on_message_begin = r_begin,
+	.on_header_field = r_field,
+	.on_header_value = r_value,
+	.on_header_value_complete = r_value_done,
+	.on_headers_complete = r_headers_done,
+	.on_body = r_body,
+	.on_message_complete = r_done,
+};
+
+/* The response's header lines for the client, without hop-by-hop ones
+ * (and without Date, Server: ours are sent), into scratch. */
+static int relay_headers(struct http_out *out, const struct resp *r, bool keep_length,
+			 bool tunnel, char **text, size_t *len)
+{
+	const char *conn = NULL;
+	size_t conn_len = 0;
+	for (unsigned i = 0; i < r->n; i++)
+		if (name_is(r->base + r->h[i].name.off, r->h[i].name.len, "connection")) {
+			conn = r->base + r->h[i].value.off;
+			conn_len = r->h[i].value.len;
+		}
+	size_t need = 64;
+	for (unsigned i = 0; i < r->n; i++)
+		need += r->h[i].name.len + r->h[i].value.len + 4;
+	char *buf = http_scratch(out, need);
+	if (!buf)
+		return -1;
+	struct writer w = { buf, buf + need, false };
+	for (unsigned i = 0; i < r->n; i++) {
+		const char *name = r->base + r->h[i].name.off;
+		size_t nl = r->h[i].name.len;
+		if (tunnel && name_is(name, nl, "upgrade")) {
+			/* kept: the client must see what it switches to */
+		} else if (in_list(name, nl, hop_by_hop) || name_is(name, nl, "date") ||
+			   name_is(name, nl, "server") ||
+			   (!keep_length && name_is(name, nl, "content-length")) ||
+			   (conn && named_by_connection(conn, conn_len, name, nl))) {
+			continue;
+		}
+		put(&w, name, nl);
+		put(&w, ": ", 2);
+		put(&w, r->base + r->h[i].value.off, r->h[i].value.len);
+		put(&w, "\r\n", 2);
+	}
+	if (tunnel)
+		puts_(&w, "Connection: upgrade\r\n");
+	*text = buf;
+	*len = (size_t)(w.p - buf);
+	return w.overflow ? -1 : 0;
+}
+
+/* What went wrong, for the status and for retrying. */
+enum outcome {
+	OK,
+	RETRY_FRESH,   /* a reused connection failed before any response byte */
+	NEXT_SERVER,   /* refused / reset before a response: another server */
+	FAIL_502,
+	FAIL_504,
+	CUT,           /* the client already has part of the answer */
+	CLIENT_GONE,
+};
+
+static bool idempotent(uint8_t m)
+{
+	return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_PUT || m == HTTP_DELETE ||
+	       m == HTTP_OPTIONS;
+}
+
+static int write_up(struct upstream_conn *uc, const void *p, size_t n, unsigned timeout)
+{
+	struct iovec iov = { (void *)p, n };
+	return conn_writev(&uc->src, &iov, 1, false, timeout);
+}
+
+/* Send the request body as it arrives, re-chunked when it came chunked. */
+static enum outcome send_body(struct upstream_conn *uc, const struct http_request *req,
+			      struct http_out *out, unsigned timeout, bool *sent)
+{
+	const char *data;
+	ssize_t n;
+	while ((n = http_body_read(out, &data)) > 0) {
+		*sent = true;
+		int r;
+		if (req->chunked) {
+			char size[20];
+			int sl = snprintf(size, sizeof size, "%zx\r\n", (size_t)n);
+			struct iovec iov[3] = { { size, (size_t)sl }, { (void *)data, (size_t)n },
+						{ (void *)"\r\n", 2 } };
+			r = conn_writev(&uc->src, iov, 3, false, timeout);
+		} else {
+			r = write_up(uc, data, (size_t)n, timeout);
+		}
+		if (r < 0)
+			return r == -ETIMEDOUT ? FAIL_504 : FAIL_502;
+	}
+	if (n < 0)
+		return CLIENT_GONE;
+	if (req->chunked && write_up(uc, "0\r\n\r\n", 5, timeout) < 0)
+		return FAIL_502;
+	return OK;
+}
+
+struct attempt {
+	const struct proxy_loc *pl;
+	const struct http_request *req;
+	struct http_out *out;
+	struct upstream_conn *uc;
+	char *buf;
+	size_t cap;
+	bool body_sent;
+	bool answered; /* bytes of the final answer went to the client */
+};
+
+/* Move what is readable now from one side to the other. Returns bytes
+ * moved, 0 when nothing was there, or -1 when either side is done. */
+static ssize_t pump(struct np_source *from, struct np_source *to, char *buf, size_t cap,
+		    unsigned timeout)
+{
+	ssize_t n = conn_try_read(from, buf, cap);
+	if (n == -EAGAIN)
+		return 0;
+	if (n <= 0)
+		return -1;
+	struct iovec iov = { buf, (size_t)n };
+	return conn_writev(to, &iov, 1, false, timeout) < 0 ? -1 : n;
+}
+
+/* After a 101: a byte tunnel both ways until either side closes or it
+ * stays idle for timeouts.tunnel. Then both connections close. */
+static enum outcome tunnel(struct attempt *a, const char *early, size_t early_len)
+{
+	struct np_source *client = http_client_source(a->out);
+	struct np_source *up = &a->uc->src;
+	unsigned send_ms = a->pl->up->cfg->send_timeout_ms;
+	if (early_len) {
+		struct iovec iov = { (void *)early, early_len };
+		if (conn_writev(client, &iov, 1, false, send_ms) < 0)
+			return CUT;
+	}
+	char *back = buf_pool_get(a->pl->bufs);
+	if (!back)
+		return CUT;
+	for (;;) {
+		ssize_t n1 = pump(client, up, back, buf_pool_size(a->pl->bufs), send_ms);
+		ssize_t n2 = n1 < 0 ? -1 : pump(up, client, a->buf, a->cap, send_ms);
+		if (n1 < 0 || n2 < 0)
+			break;
+		if (n1 || n2)
+			continue;
+		uint64_t idle = netpoll_now(up->np) + a->pl->global->timeouts.tunnel_ms;
+		if (netpoll_wait_either(client, up, idle) < 0)
+			break;
+	}
+	buf_pool_put(a->pl->bufs, back);
+	return CUT; /* the tunnel's end closes both connections */
+}
+
+/* Read and relay the response. */
+static enum outcome relay(struct attempt *a)
+{
+	const struct config_upstream *uc_cfg = a->pl->up->cfg;
+	struct upstream_conn *uc = a->uc;
+	struct http_out *out = a->out;
+	struct resp r = { .base = a->buf, .head_req = a->req->method == HTTP_HEAD };
+	llhttp_t parser;
+	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
+	parser.data = &r;
+	size_t len = 0, pos = 0;
+	bool got_any = false, head_relayed = false, eof = false;
+	bool paused = false; /* llhttp stopped early: run it again, even on no bytes */
+	struct netpoll *np = uc->src.np;
+
+	for (;;) {
+		if (pos == len && !eof && !paused) {
+			if (head_relayed)
+				len = pos = 0; /* body bytes are sent: reuse the buffer */
+			else if (len == a->cap)
+				return FAIL_502; /* a head larger than the buffer */
+			ssize_t n = conn_read(&uc->src, a->buf + len, a->cap - len,
+					      netpoll_now(np) + uc_cfg->read_timeout_ms);
+			if (n == -ETIMEDOUT)
+				return a->answered ? CUT : FAIL_504;
+			if (n < 0 || (n == 0 && !got_any)) {
+				if (a->answered)
+					return CUT;
+				if (!got_any && uc->reused && !a->body_sent && idempotent(a->req->method))
+					return RETRY_FRESH;
+				return got_any ? FAIL_502 : NEXT_SERVER;
+			}
+			if (n == 0) {
+				eof = true;
+				/* Close-delimited bodies end here; others are cut. */
+				r.event = R_NONE;
+				llhttp_errno_t fe = llhttp_finish(&parser);
+				if ((fe != HPE_OK && fe != HPE_PAUSED) || r.event != R_DONE ||
+				    !head_relayed)
+					return a->answered ? CUT : FAIL_502;
+				goto done;
+			}
+			got_any = true;
+			len += (size_t)n;
+			continue;
+		}
+		r.event = R_NONE;
+		llhttp_errno_t err = llhttp_execute(&parser, a->buf + pos, len - pos);
+		paused = false;
+		if (err == HPE_OK) {
+			pos = len;
+		} else if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+			pos = (size_t)(llhttp_get_error_pos(&parser) - a->buf);
+			llhttp_resume(&parser);
+			/* The end of a message may follow without another byte. */
+			paused = err == HPE_PAUSED;
+		} else {
+			log_info("upstream %s: invalid response: %s", uc->server->addr->text,
+				 llhttp_get_error_reason(&parser));
+			return a->answered ? CUT : FAIL_502;
+		}
+		if (r.head_done && r.status < 200 && r.event == R_DONE) {
+			/* 1xx: relayed (103 Early Hints...), never the answer. */
+			if (r.status != 101) {
+				char *h;
+				size_t hl;
+				if (relay_headers(out, &r, true, false, &h, &hl) == 0 &&
+				    http_send_interim(out, r.status, h, hl) < 0)
+					return CLIENT_GONE;
+				continue;
+			}
+			/* 101 without an Upgrade asked for: not a valid answer. */
+			if (!a->req->upgrade)
+				return FAIL_502;
+			char *h;
+			size_t hl;
+			if (relay_headers(out, &r, false, true, &h, &hl) < 0)
+				return FAIL_502;
+			if (http_send_head(out, 101, h, hl, HTTP_FRAME_TUNNEL, 0) < 0)
+				return CLIENT_GONE;
+			a->answered = true;
+			return tunnel(a, a->buf + pos, len - pos);
+		}
+		if (r.head_done && !head_relayed && r.status >= 200) {
+			enum http_framing fr;
+			uint64_t cl = r.length;
+			bool no_body = a->req->method == HTTP_HEAD || r.status == 204 ||
+				       r.status == 304;
+			if (no_body)
+				fr = HTTP_FRAME_NONE;
+			else if (!r.chunked && r.has_length)
+				fr = HTTP_FRAME_LENGTH;
+			else
+				fr = HTTP_FRAME_UNKNOWN;
+			char *h;
+			size_t hl;
+			if (relay_headers(out, &r, no_body, false, &h, &hl) < 0)
+				return FAIL_502;
+			if (http_send_head(out, r.status, h, hl, fr, cl) < 0)
+				return CLIENT_GONE;
+			head_relayed = true;
+			a->answered = true;
+		}
+		if (r.event == R_BODY) {
+			if (http_send_body(out, r.body_at, r.body_len) < 0)
+				return CLIENT_GONE;
+		} else if (r.event == R_DONE && r.status >= 200) {
+			goto done;
+		}
+	}
+done:
+	if (http_send_end(out) < 0)
+		return CLIENT_GONE;
+	/* Clean on both sides: nothing left over, the upstream keeps it open. */
+	upstream_release(uc, !eof && pos == len && llhttp_should_keep_alive(&parser));
+	a->uc = NULL;
+	return OK;
+}
+
+int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
+		const struct clean_path *cp, struct http_reply *reply, struct http_out *out)
+{
+	struct upstream *up = pl->up;
+	const struct config_upstream *ucfg = up->cfg;
+	char peer[64] = "unknown";
+	http_peer_name(out, peer, sizeof peer);
+	bool trust = trusted(pl->global, peer);
+	struct attempt a = { .pl = pl, .req = req, .out = out };
+	a.buf = buf_pool_get(pl->bufs);
+	a.cap = buf_pool_size(pl->bufs);
+	if (!a.buf) {
+		http_reply_error(reply, 502);
+		return 0;
+	}
+	uint64_t tried = 0;
+	int status = 502;
+	bool fresh = false;
+	enum outcome o = FAIL_502;
+	for (;;) {
+		uint64_t now = http_out_now(out);
+		struct upstream_server *s = upstream_pick(up, tried, now);
+		if (!s)
+			break; /* all tried or marked down: 502 at once */
+		s->active++;
+		int r = upstream_connect(up, s, fresh, &a.uc);
+		if (r < 0) {
+			s->active--;
+			upstream_failed(up, s, http_out_now(out));
+			tried |= 1ull << (upstream_index(up, s) & 63);
+			status = r == -ETIMEDOUT ? 504 : 502;
+			fresh = false;
+			continue;
+		}
+		size_t hl = build_request(a.buf, a.cap, pl, req, cp, s, peer, trust);
+		if (!hl) {
+			s->active--;
+			upstream_release(a.uc, true);
+			status = 502; /* a head that does not fit the buffer */
+			break;
+		}
+		o = OK;
+		if (write_up(a.uc, a.buf, hl, ucfg->send_timeout_ms) < 0)
+			o = a.uc->reused && !a.body_sent ? RETRY_FRESH : FAIL_502;
+		if (o == OK && req->has_body)
+			o = send_body(a.uc, req, out, ucfg->send_timeout_ms, &a.body_sent);
+		if (o == OK)
+			o = relay(&a);
+		s->active--;
+		if (a.uc) {
+			upstream_release(a.uc, false);
+			a.uc = NULL;
+		}
+		if (o == OK) {
+			upstream_succeeded(s);
+			break;
+		}
+		if (o == RETRY_FRESH && !fresh) {
+			fresh = true; /* once, on a new connection to the same server */
+			continue;
+		}
+		fresh = false;
+		if (o == CLIENT_GONE || o == CUT)
+			break;
+		upstream_failed(up, s, http_out_now(out));
+		if (o == NEXT_SERVER && !a.body_sent) {
+			tried |= 1ull << (upstream_index(up, s) & 63);
+			status = 502;
+			continue;
+		}
+		status = o == FAIL_504 ? 504 : 502;
+		break;
+	}
+	buf_pool_put(pl->bufs, a.buf);
+	if (o == OK)
+		return HTTP_HANDLED;
+	if (a.answered || o == CLIENT_GONE) {
+		http_abort(out);
+		return HTTP_HANDLED;
+	}
+	http_reply_error(reply, status);
+	return 0;
+}

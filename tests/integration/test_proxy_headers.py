@@ -1,0 +1,131 @@
+"""Reverse proxy: the headers garcom adds toward the upstream (X-Forwarded-*,
+X-Real-IP, Via), what it believes only from trusted proxies, and the
+hop-by-hop headers it removes in both directions."""
+from proxyhelp import (app_garcom, assert_reusable, connect_from, fetch, get,  # noqa: F401
+                       location, make_upstream, proxy_garcom, read_response, upstream,
+                       upstream_block)
+
+SPOOF = ("X-Forwarded-For: 203.0.113.9", "X-Real-IP: 203.0.113.9",
+         "Forwarded: for=203.0.113.9;proto=https", "X-Forwarded-Proto: https",
+         "X-Forwarded-Host: evil.example")
+
+
+def test_forwarding_headers_are_added_toward_the_upstream(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    r = fetch(g, get("/api/echo", host="shop.example"))
+    assert r.status == 200
+    rec = upstream.last()
+    assert rec.values("x-forwarded-for") == ["127.0.0.1"]
+    assert rec.values("x-real-ip") == ["127.0.0.1"]
+    assert rec.values("x-forwarded-proto") == ["http"]
+    assert rec.values("x-forwarded-host") == ["shop.example"]
+    assert rec.values("via") == ["1.1 garcom"]
+
+
+def test_untrusted_client_cannot_spoof_forwarding_headers(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, extra='trusted_proxies = [ "127.0.0.2/32" ];')
+    assert fetch(g, get("/api/echo", *SPOOF, host="shop.example")).status == 200
+    rec = upstream.last()
+    assert rec.values("x-forwarded-for") == ["127.0.0.1"]
+    assert rec.values("x-real-ip") == ["127.0.0.1"]
+    assert rec.values("x-forwarded-proto") == ["http"]
+    assert rec.values("x-forwarded-host") == ["shop.example"]
+    assert not any("203.0.113.9" in v or "https" in v for v in rec.values("forwarded")), rec.headers
+    assert not any("203.0.113.9" in v or "evil" in v for _, v in rec.headers), rec.headers
+
+
+def test_trusted_proxy_gets_its_address_appended_to_x_forwarded_for(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, extra='trusted_proxies = [ "127.0.0.2/32" ];')
+    with connect_from(g, "127.0.0.2") as c:
+        c.send(get("/api/echo", "X-Forwarded-For: 203.0.113.9"))
+        assert read_response(c).status == 200
+        assert upstream.last().values("x-forwarded-for") == ["203.0.113.9, 127.0.0.2"]
+        assert len(upstream.last().values("x-forwarded-proto")) == 1
+        assert len(upstream.last().values("x-real-ip")) == 1
+        # Several header lines are one list, in order.
+        c.send(get("/api/echo", "X-Forwarded-For: 203.0.113.9",
+                   "X-Forwarded-For: 198.51.100.7"))
+        assert read_response(c).status == 200
+        assert upstream.last().values("x-forwarded-for") == [
+            "203.0.113.9, 198.51.100.7, 127.0.0.2"]
+        # Without one, the chain starts with the proxy itself.
+        c.send(get("/api/echo"))
+        assert read_response(c).status == 200
+        assert upstream.last().values("x-forwarded-for") == ["127.0.0.2"]
+
+
+def test_client_outside_trusted_proxies_is_untrusted_even_if_the_list_is_set(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, extra='trusted_proxies = [ "127.0.0.2/32" ];')
+    with connect_from(g, "127.0.0.3") as c:
+        c.send(get("/api/echo", "X-Forwarded-For: 203.0.113.9", "X-Real-IP: 203.0.113.9"))
+        assert read_response(c).status == 200
+    assert upstream.last().values("x-forwarded-for") == ["127.0.0.3"]
+    assert upstream.last().values("x-real-ip") == ["127.0.0.3"]
+
+
+def test_via_false_leaves_via_out(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, server_extra="via = false;")
+    assert fetch(g, get("/api/echo")).status == 200
+    assert upstream.last().values("via") == []
+    assert upstream.last().values("x-forwarded-for") == ["127.0.0.1"]
+
+
+def test_via_per_location_overrides_the_server(make_garcom, make_upstream):
+    up = make_upstream()
+    locs = [location("/quiet/", "app", via=False), location("/loud/", "app")]
+    g = proxy_garcom(make_garcom, locs, [upstream_block("app", [up.addr])],
+                     server_extra="via = true;")
+    assert fetch(g, get("/quiet/echo")).status == 200
+    assert up.last().values("via") == []
+    assert fetch(g, get("/loud/echo")).status == 200
+    assert up.last().values("via") == ["1.1 garcom"]
+
+
+HOP_REQUEST = ("Connection: X-Client-Secret", "X-Client-Secret: 1", "Keep-Alive: 300",
+               "TE: trailers", "Proxy-Connection: keep-alive", "X-End-To-End: kept")
+
+
+def test_hop_by_hop_request_headers_do_not_reach_the_upstream(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(get("/api/echo", *HOP_REQUEST))
+        assert read_response(c).status == 200
+        assert_reusable(c)
+    rec = upstream.last()
+    names = rec.names()
+    for gone in ("x-client-secret", "keep-alive", "te", "proxy-connection",
+                 "transfer-encoding", "upgrade", "trailer"):
+        assert gone not in names, (gone, rec.headers)
+    # garcom's own Connection header toward its pool, if any, names nothing
+    # of the client's.
+    for v in rec.values("connection"):
+        assert v.strip().lower() in ("keep-alive", "close"), rec.headers
+    assert rec.values("x-end-to-end") == ["kept"]
+    assert not upstream.errors
+
+
+def test_hop_by_hop_response_headers_do_not_reach_the_client(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(get("/api/hop"))
+        r = read_response(c)
+        assert (r.status, r.body) == (200, b"hop\n")
+        names = r.names()
+        for gone in ("x-secret", "keep-alive", "proxy-connection", "upgrade"):
+            assert gone not in names, (gone, r.headers)
+        for v in r.values("connection"):
+            assert v.strip().lower() in ("keep-alive", "close"), r.headers
+        assert r.values("x-visible") == ["yes"]
+        assert r.values("content-type") == ["text/plain"]
+        assert_reusable(c)
+
+
+def test_chunked_response_reaches_the_client_without_the_upstream_trailer_header(make_garcom, upstream):
+    # Trailer names the upstream's trailer fields: hop-by-hop in this spec.
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(get("/api/chunked/3000?trailers=1"))
+        r = read_response(c)
+        assert r.status == 200 and len(r.body) == 3000
+        assert "trailer" not in r.names(), r.headers
+        assert_reusable(c)
