@@ -172,8 +172,9 @@ static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
 	put_target(&w, pl, req, cp);
 	puts_(&w, " HTTP/1.1\r\n");
 
-	const char *conn = NULL, *xff = NULL;
-	size_t conn_len = 0, xff_len = 0;
+	const char *conn = NULL;
+	size_t conn_len = 0;
+	bool xff = false;
 	http_header_get(req, "connection", &conn, &conn_len);
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
@@ -191,11 +192,8 @@ static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
 			/* Only a trusted proxy may speak for the client. */
 			if (!trust)
 				continue;
-			if (name_is(name, nl, "x-forwarded-for")) {
-				xff = req->buf + h->value.off;
-				xff_len = h->value.len;
-				continue; /* re-sent below, with the peer appended */
-			}
+			if (name_is(name, nl, "x-forwarded-for"))
+				continue; /* joined below, with the peer appended */
 		}
 		put(&w, name, nl);
 		put(&w, ": ", 2);
@@ -208,10 +206,19 @@ static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
 	else
 		puts_(&w, s->addr->text);
 	puts_(&w, "\r\nX-Forwarded-For: ");
-	if (xff) {
-		put(&w, xff, xff_len);
-		put(&w, ", ", 2);
+	/* A trusted proxy's list, all its lines joined in order, then the peer. */
+	for (unsigned i = 0; trust && i < req->nheaders; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (!name_is(req->buf + h->name.off, h->name.len, "x-forwarded-for") ||
+		    !h->value.len)
+			continue;
+		if (xff)
+			put(&w, ", ", 2);
+		put(&w, req->buf + h->value.off, h->value.len);
+		xff = true;
 	}
+	if (xff)
+		put(&w, ", ", 2);
 	puts_(&w, peer);
 	const char *v;
 	size_t vn;
