@@ -22,8 +22,15 @@ Modes (N bytes of payload(N); MS milliseconds):
   /status/CODE           that status; 204 and 304 without a body
   /early-hints           103 with a Link header, then 200
   /continue              sends 100 Continue itself when asked, then reads
-  /bad/garbage | /bad/two-lengths | /bad/cl-and-te   invalid responses
+  /bad/garbage | /bad/two-lengths | /bad/cl-and-te   invalid responses;
+  /bad/lengths-list      Content-Length: 5, 6
+  /bad/extra-bytes       Content-Length 5, then a second response nobody
+                         asked for, on a connection kept open
+  /bad/bad-chunk         chunked, a valid chunk, then a chunk size "zz"
   /hop                   a response full of hop-by-hop headers
+  /multi-headers         repeated Set-Cookie and X-Multi lines, the
+                         upstream's own Server and Date
+  /big-head/N            a response head with an N-byte header value
   /upgrade[/close]       101 for a WebSocket handshake, then echoes raw bytes
                          (/close: closes after the first echo)
 HEAD is answered with the head GET would get.
@@ -46,7 +53,7 @@ _BIG = PATTERN * (2 + (1 << 20) // PERIOD)  # 1 MiB windows at any phase
 
 MODES = ("echo", "size", "chunked", "close", "slow-head", "slow-body",
          "die-mid-body", "die-mid-chunked", "sse", "status", "early-hints",
-         "continue", "bad", "hop", "upgrade")
+         "continue", "bad", "hop", "upgrade", "multi-headers", "big-head")
 
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -473,6 +480,15 @@ class Upstream:
             elif arg == "cl-and-te":
                 out.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
                         b"\r\n5\r\nhello\r\n0\r\n\r\n")
+            elif arg == "lengths-list":
+                out.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello!")
+            elif arg == "extra-bytes":
+                out.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled")
+                return keep  # and serve whatever comes next
+            elif arg == "bad-chunk":
+                out.raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n")
             else:
                 raise BadRequest("unknown /bad/%s" % arg)
             return False
@@ -481,6 +497,16 @@ class Upstream:
                              ("X-Secret", "1"), ("Keep-Alive", "timeout=5"),
                              ("Proxy-Connection", "x"), ("Upgrade", "foo"),
                              ("X-Visible", "yes")] + conn_hdr, b"hop\n")
+        elif mode == "multi-headers":
+            out.simple(200, [("Server", "test-upstream"),
+                             ("Date", "Thu, 01 Jan 2015 00:00:00 GMT"),
+                             ("Set-Cookie", "a=1; Path=/"), ("X-Multi", "one"),
+                             ("Set-Cookie", "b=2; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT"),
+                             ("X-Multi", "two"), ("Content-Type", "text/plain")] + conn_hdr,
+                       b"multi\n")
+        elif mode == "big-head":
+            out.simple(200, [("Content-Type", "text/plain"), ("X-Big", "b" * int(arg))] + conn_hdr,
+                       b"big\n")
         elif mode == "upgrade":
             return self._upgrade(rd, sock, rec, out, arg, conn_hdr)
         return keep
