@@ -13,12 +13,24 @@
 # keepalive_requests 100000) and "close" (a new connection per request:
 # wrk -H 'Connection: close').
 #
+# Scenario "proxy": both servers proxy /p/small.html to one shared upstream,
+# a third nginx (its own prefix in the temp dir, one worker, pinned to
+# wrk's CPU, access_log off, keepalive_requests 100000, keepalive_timeout
+# 120s) serving the same file, with kept-alive upstream connections on both
+# sides (garcom: upstream "app" with keepalive = 32; nginx: upstream app
+# { keepalive 32; } with proxy_http_version 1.1 and Connection ""). The
+# upstream's CPU time is not counted in req per CPU-s; it is printed per
+# round. The upstream shares CPU 1 with wrk, so when that CPU is saturated
+# req/s is bounded by it for both servers: req per CPU-s is then the
+# figure that tells them apart.
+#
 # Knobs (environment):
 #   DURATION=10    seconds per measured run
 #   ROUNDS=3       rounds of (garcom, nginx) per scenario
 #   CONNS=64       wrk connections
 #   FILE_SIZE=1024 bytes of small.html
-#   SCENARIOS="keepalive close notfound large"  (1 MiB file, 16 connections)
+#   SCENARIOS="keepalive close notfound large proxy"
+#                  (large: 1 MiB file, 16 connections; proxy: see above)
 #   GARCOM=src/garcom   the binary (copied into the temp dir at the start,
 #                       so a rebuild during the run changes nothing)
 #   NGINX_BIN=nginx  the nginx binary (not NGINX: nginx reads that variable
@@ -26,7 +38,8 @@
 #   KEEP=1         keep the temp dir (logs, configs, raw wrk output)
 #
 # Traffic goes to 127.0.0.1 only. Every daemon started here is stopped by
-# its PID (and its workers by theirs) on exit, failure or signal; the temp
+# its PID (and its workers by theirs; the proxy upstream too) on exit,
+# failure or signal; the temp
 # dir is removed unless KEEP=1.
 #
 # `make bench` runs this with sh: switch to bash for arrays and traps.
@@ -37,7 +50,7 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 FILE_SIZE=${FILE_SIZE:-1024}
-SCENARIOS=${SCENARIOS:-keepalive close notfound large}
+SCENARIOS=${SCENARIOS:-keepalive close notfound large proxy}
 NGINX_BIN=${NGINX_BIN:-nginx}
 KEEP=${KEEP:-0}
 SERVER_CPU=0
@@ -53,8 +66,11 @@ for v in DURATION ROUNDS CONNS FILE_SIZE; do
 	[ "${!v}" -gt 0 ] || die "$v must be > 0"
 done
 for s in $SCENARIOS; do
-	case $s in keepalive|close|notfound|large) ;; *) die "unknown scenario '$s' (keepalive, close, notfound, large)" ;; esac
+	case $s in keepalive|close|notfound|large|proxy) ;; *) die "unknown scenario '$s' (keepalive, close, notfound, large, proxy)" ;; esac
 done
+# The shared upstream is started only when a proxy scenario is run.
+WANT_PROXY=0
+case " $SCENARIOS " in *" proxy "*) WANT_PROXY=1 ;; esac
 for t in wrk curl taskset "$NGINX_BIN"; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
 done
@@ -64,7 +80,7 @@ done
 # ---- temp dir, cleanup --------------------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/garcom-bench.XXXXXX") || die "mktemp failed"
 chmod 755 "$TMP"
-declare -A PID=()     # server name -> master pid
+declare -A PID=()     # server name (garcom, nginx, upstream) -> master pid
 WRK_PID=
 CLEANED=0
 
@@ -105,6 +121,7 @@ cleanup() {
 	if [ -n "$WRK_PID" ]; then kill -TERM "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; fi
 	stop_server garcom
 	stop_server nginx
+	stop_server upstream
 	if [ "$KEEP" = 1 ]; then
 		echo "bench: kept $TMP" >&2
 	else
@@ -137,6 +154,17 @@ pick_port() { # a free loopback port, different from the ones in $*
 GPORT=$(pick_port) || exit 1
 NPORT=$(pick_port "$GPORT") || exit 1
 declare -A PORT=([garcom]=$GPORT [nginx]=$NPORT)
+if [ "$WANT_PROXY" = 1 ]; then
+	UPORT=$(pick_port "$GPORT" "$NPORT") || exit 1
+	PORT[upstream]=$UPORT
+	# The upstream serves the same small.html as /p/small.html: both servers
+	# pass the URI unchanged (garcom's proxy = "app", nginx's proxy_pass
+	# http://app without a URI).
+	mkdir -p "$TMP/upstream/www/p" "$TMP/upstream/tmp"
+	cp "$TMP/www/small.html" "$TMP/upstream/www/p/small.html"
+	chmod 755 "$TMP/upstream" "$TMP/upstream/www" "$TMP/upstream/www/p"
+	chmod 644 "$TMP/upstream/www/p/small.html"
+fi
 
 cat >"$TMP/garcom/garcom.conf" <<EOF
 workers = 1;
@@ -150,9 +178,10 @@ servers = (
 		listen = "127.0.0.1:$GPORT";
 		root = "$TMP/www";
 		index = [ "index.html" ];
-		access_log = "off";
+		access_log = "off";$([ "$WANT_PROXY" = 1 ] && printf '\n\t\tlocations = ( { prefix = "/p/"; proxy = "app"; } );')
 	}
 );
+$([ "$WANT_PROXY" = 1 ] && printf 'upstreams = ( { name = "app"; servers = [ "127.0.0.1:%s" ]; keepalive = 32; } );' "$UPORT")
 EOF
 "$G" -t -c "$TMP/garcom/garcom.conf" >"$TMP/garcom/test.out" 2>&1 || {
 	cat "$TMP/garcom/test.out" >&2; die "garcom rejected its configuration"; }
@@ -160,11 +189,19 @@ EOF
 # Temp paths inside the prefix so nginx touches nothing outside $TMP; only
 # for the modules this nginx has.
 ngx_v=$("$NGINX_BIN" -V 2>&1)
-temp_paths="client_body_temp_path $TMP/nginx/tmp/body;"
-for m in proxy fastcgi uwsgi scgi; do
-	case $ngx_v in *"--without-http_${m}_module"*) ;; *) temp_paths="$temp_paths
-	${m}_temp_path $TMP/nginx/tmp/$m;" ;; esac
-done
+if [ "$WANT_PROXY" = 1 ]; then
+	case $ngx_v in *--without-http_proxy_module*) die "$NGINX_BIN has no proxy module: the proxy scenario needs it" ;; esac
+	case $ngx_v in *--without-http_upstream_keepalive_module*) die "$NGINX_BIN has no upstream keepalive module: the proxy scenario needs it" ;; esac
+fi
+temp_paths_of() { # temp dir
+	local m t="client_body_temp_path $1/body;"
+	for m in proxy fastcgi uwsgi scgi; do
+		case $ngx_v in *"--without-http_${m}_module"*) ;; *) t="$t
+	${m}_temp_path $1/$m;" ;; esac
+	done
+	echo "$t"
+}
+temp_paths=$(temp_paths_of "$TMP/nginx/tmp")
 # As root, nginx would run its worker as nobody; keep it as the same user as
 # garcom's worker.
 user_line=
@@ -192,23 +229,59 @@ http {
 	server {
 		listen 127.0.0.1:$NPORT reuseport;
 		root $TMP/www;
-		index index.html;
-	}
+		index index.html;$([ "$WANT_PROXY" = 1 ] && printf '\n\t\tlocation /p/ {\n\t\t\tproxy_pass http://app;\n\t\t\tproxy_http_version 1.1;\n\t\t\tproxy_set_header Connection "";\n\t\t}')
+	}$([ "$WANT_PROXY" = 1 ] && printf '\n\tupstream app {\n\t\tserver 127.0.0.1:%s;\n\t\tkeepalive 32;\n\t}' "$UPORT")
 }
 EOF
 NGX=(env -u NGINX "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log")
 "${NGX[@]}" -t >"$TMP/nginx/test.out" 2>&1 || {
 	cat "$TMP/nginx/test.out" >&2; die "nginx rejected its configuration"; }
 
-# ---- servers ------------------------------------------------------------
-log_of() { case $1 in garcom) echo "$TMP/garcom/error.log" ;; nginx) echo "$TMP/nginx/error.log" ;; esac; }
+# The proxy scenario's shared upstream: a third nginx, one worker, on wrk's
+# CPU, with its own prefix, pid file, logs and temp paths.
+if [ "$WANT_PROXY" = 1 ]; then
+	cat >"$TMP/upstream/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $TMP/upstream/nginx.pid;
+error_log $TMP/upstream/error.log warn;
+events { worker_connections 4096; }
+http {
+	types { text/html html; text/css css; }
+	default_type application/octet-stream;
+	access_log off;
+	log_not_found off;
+	sendfile on;
+	tcp_nopush on;
+	keepalive_timeout 120s;
+	keepalive_requests 100000;
+	server_tokens off;
+	$(temp_paths_of "$TMP/upstream/tmp")
+	server {
+		listen 127.0.0.1:$UPORT;
+		root $TMP/upstream/www;
+	}
+}
+EOF
+	NGXU=(env -u NGINX "$NGINX_BIN" -p "$TMP/upstream" -c "$TMP/upstream/nginx.conf" -e "$TMP/upstream/error.log")
+	"${NGXU[@]}" -t >"$TMP/upstream/test.out" 2>&1 || {
+		cat "$TMP/upstream/test.out" >&2; die "nginx (upstream) rejected its configuration"; }
+fi
 
-start_server() { # name
-	local name=$1
+# ---- servers ------------------------------------------------------------
+log_of() { echo "$TMP/$1/error.log"; } # garcom, nginx, upstream
+
+start_server() { # name [scenario whose URL must answer 200]
+	local name=$1 scen=${2:-}
 	case $name in
 	garcom) taskset -c "$SERVER_CPU" "$G" -c "$TMP/garcom/garcom.conf" \
 		</dev/null >"$TMP/garcom/stdout" 2>&1 & ;;
 	nginx) taskset -c "$SERVER_CPU" "${NGX[@]}" </dev/null >"$TMP/nginx/stdout" 2>&1 & ;;
+	# The shared upstream of the proxy scenario runs on wrk's CPU: only the
+	# servers under test are on CPU $SERVER_CPU.
+	upstream) taskset -c "$CLIENT_CPU" "${NGXU[@]}" </dev/null >"$TMP/upstream/stdout" 2>&1 & ;;
 	esac
 	PID[$name]=$!
 	for _ in $(seq 100); do
@@ -216,7 +289,7 @@ start_server() { # name
 			PID[$name]=
 			cat "$TMP/$name/stdout" "$(log_of "$name")" >&2 2>/dev/null
 			die "$name exited at start"; }
-		[ "$(status_of "$name")" = 200 ] && return 0
+		[ "$(status_of "$name" "$scen")" = 200 ] && return 0
 		sleep 0.1
 	done
 	die "$name did not answer 200 within 10 s"
@@ -238,7 +311,7 @@ cpu_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/st
 # url_of name [scenario]: what each scenario fetches.
 url_of() {
 	local path=small.html
-	case ${2:-} in notfound) path=missing.html ;; large) path=large.bin ;; esac
+	case ${2:-} in notfound) path=missing.html ;; large) path=large.bin ;; proxy) path=p/small.html ;; esac
 	echo "http://127.0.0.1:${PORT[$1]}/$path"
 }
 status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1" "${2:-}")" 2>/dev/null; }
@@ -246,6 +319,7 @@ want_status() { [ "$1" = notfound ] && echo 404 || echo 200; }
 # The 1 MiB scenario uses 16 connections (throughput, not request rate).
 conns_of() { [ "$1" = large ] && echo 16 || echo "$CONNS"; }
 
+[ "$WANT_PROXY" = 1 ] && start_server upstream proxy
 start_server garcom
 start_server nginx
 

@@ -57,15 +57,32 @@ ssize_t conn_try_read(struct np_source *src, void *buf, size_t n)
 	}
 }
 
+/* After a write-side call failed: 0 to try again (EAGAIN clears the flag,
+ * so the next turn waits), else -errno. */
+static int write_failed(struct np_source *src)
+{
+	if (errno == EAGAIN) {
+		src->ready &= (uint8_t)~(NP_WRITABLE | NP_ERROR);
+		return 0;
+	}
+	return errno == EINTR ? 0 : -errno;
+}
+
+/* Wait (at most timeout_ms) until src takes bytes again. */
+static int writable(struct np_source *src, unsigned timeout_ms)
+{
+	if (src->ready & (NP_WRITABLE | NP_ERROR))
+		return 0;
+	return netpoll_wait(src, NP_WRITABLE, netpoll_now(src->np) + timeout_ms);
+}
+
 int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
 		unsigned timeout_ms)
 {
 	while (iovcnt > 0) {
-		if (!(src->ready & (NP_WRITABLE | NP_ERROR))) {
-			int w = netpoll_wait(src, NP_WRITABLE, netpoll_now(src->np) + timeout_ms);
-			if (w < 0)
-				return w;
-		}
+		int w = writable(src, timeout_ms);
+		if (w < 0)
+			return w;
 		int n = iovcnt > IOV_MAX ? IOV_MAX : iovcnt;
 		ssize_t r;
 		if (more) {
@@ -75,13 +92,9 @@ int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
 			r = writev(src->fd, iov, n);
 		}
 		if (r < 0) {
-			if (errno == EAGAIN) {
-				src->ready &= (uint8_t)~(NP_WRITABLE | NP_ERROR);
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if ((w = write_failed(src)) < 0)
+				return w;
+			continue;
 		}
 		size_t left = (size_t)r;
 		while (iovcnt > 0 && left >= iov->iov_len) {
@@ -102,22 +115,16 @@ int conn_writev(struct np_source *src, struct iovec *iov, int iovcnt, bool more,
 int conn_sendfile(struct np_source *src, int fd, off_t *off, uint64_t count, unsigned timeout_ms)
 {
 	while (count > 0) {
-		if (!(src->ready & (NP_WRITABLE | NP_ERROR))) {
-			int w = netpoll_wait(src, NP_WRITABLE, netpoll_now(src->np) + timeout_ms);
-			if (w < 0)
-				return w;
-		}
+		int w = writable(src, timeout_ms);
+		if (w < 0)
+			return w;
 		/* Bounded chunks: one huge file must not hold the worker. */
 		size_t chunk = count > (1u << 20) ? (1u << 20) : (size_t)count;
 		ssize_t r = sendfile(src->fd, fd, off, chunk);
 		if (r < 0) {
-			if (errno == EAGAIN) {
-				src->ready &= (uint8_t)~(NP_WRITABLE | NP_ERROR);
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if ((w = write_failed(src)) < 0)
+				return w;
+			continue;
 		}
 		if (r == 0)
 			return -ENODATA;

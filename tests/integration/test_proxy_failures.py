@@ -1,6 +1,7 @@
 """Reverse proxy: what the client gets when the upstream fails — refused,
 too slow to connect or to answer, invalid, dead in the middle of a body —
 and how max_fails / fail_timeout take a server out and back in."""
+import json
 import time
 
 import pytest
@@ -127,7 +128,7 @@ def test_upstream_dying_mid_chunked_body_leaves_out_the_last_chunk(make_garcom, 
     assert took < 1.0, took
 
 
-@pytest.mark.parametrize("kind", ["garbage", "two-lengths", "cl-and-te"])
+@pytest.mark.parametrize("kind", ["garbage", "two-lengths", "cl-and-te", "lengths-list"])
 def test_invalid_upstream_response_answers_502(make_garcom, upstream, kind):
     g = one_server(make_garcom, upstream.addr)
     with g.connect() as c:
@@ -184,3 +185,46 @@ def test_timed_out_server_is_skipped_at_once_while_down(make_garcom, upstream):
     time.sleep(max(0.0, failed_at + 2.3 - time.monotonic()))
     r, _ = timed(g, get("/api/echo"))
     assert r.status == 200
+
+
+def test_bytes_after_a_content_length_body_are_not_taken_for_the_next_response(make_garcom, upstream):
+    # The upstream sends a second, unasked-for response after the first:
+    # that connection must not go back to the pool with it buffered.
+    g = one_server(make_garcom, upstream.addr)
+    with g.connect() as c:
+        c.send(get("/api/bad/extra-bytes"))
+        r = read_response(c)
+        assert (r.status, r.body) == (200, b"hello")
+        c.send(get("/api/echo?after"))
+        r = read_response(c)
+        assert r.status == 200
+        assert b"smuggled" not in r.body
+        assert json.loads(r.body)["target"] == "/api/echo?after"
+
+
+def test_invalid_chunk_from_upstream_cuts_the_client_short(make_garcom, upstream):
+    g = one_server(make_garcom, upstream.addr, read_timeout="5s")
+    with g.connect() as c:
+        c.send(get("/api/bad/bad-chunk"))
+        t0 = time.monotonic()
+        r = read_response(c, allow_short=True)
+        took = time.monotonic() - t0
+    assert r.status == 200
+    assert not r.complete
+    assert b"world" not in r.body
+    assert took < 1.0, took
+
+
+def test_upstream_header_of_4_kib_passes_intact(make_garcom, upstream):
+    g = one_server(make_garcom, upstream.addr)
+    r = fetch(g, get("/api/big-head/4000"))
+    assert (r.status, r.body) == (200, b"big\n")
+    assert r.values("x-big") == ["b" * 4000]
+
+
+def test_upstream_head_of_1_mib_answers_502(make_garcom, upstream):
+    # Response heads are read into a bounded buffer, as request heads are.
+    g = one_server(make_garcom, upstream.addr)
+    r, took = timed(g, get("/api/big-head/%d" % (1 << 20)))
+    assert r.status == 502
+    assert took < 1.0

@@ -129,6 +129,21 @@ def test_other_statuses_pass_through_with_their_body(make_garcom, upstream):
         assert_reusable(c)
 
 
+def test_repeated_headers_arrive_as_separate_lines(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(get("/api/multi-headers"))
+        r = read_response(c)
+        assert (r.status, r.body) == (200, b"multi\n")
+        # Set-Cookie cannot be folded into one line (RFC 6265 3).
+        assert r.values("set-cookie") == [
+            "a=1; Path=/", "b=2; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT"]
+        assert [t.strip() for v in r.values("x-multi") for t in v.split(",")] == ["one", "two"]
+        # One Server and one Date, whichever the proxy keeps.
+        assert len(r.values("server")) == 1 and len(r.values("date")) == 1
+        assert_reusable(c)
+
+
 def test_103_early_hints_is_relayed_before_the_200(make_garcom, upstream):
     g = app_garcom(make_garcom, upstream)
     with g.connect() as c:
