@@ -1,4 +1,5 @@
 # bench.sh: garcom against nginx on one small static file, on loopback.
+# shellcheck shell=bash
 #
 # Both servers get one worker pinned to CPU 0 (taskset -c 0, master
 # included); wrk runs on CPU 1 with one thread. Each server is warmed with
@@ -141,11 +142,20 @@ chmod 755 "$TMP/www"; chmod 644 "$TMP/www/"*
 cp "$GARCOM" "$TMP/garcom/garcom" || die "cannot copy $GARCOM"
 G="$TMP/garcom/garcom"
 
-port_busy() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# A port is busy if any socket uses it, listening or not: the proxy scenario
+# leaves thousands of TIME_WAIT connections behind, and nginx cannot bind a
+# port one of them holds.
+port_busy() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
+# Ports are drawn below the ephemeral range when there is room, so that the
+# connections made during the run cannot take them.
+eph_lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+case $eph_lo in ''|*[!0-9]*) eph_lo=0 ;; esac
+port_span=20000
+[ "$eph_lo" -ge 21024 ] && [ $(( eph_lo - 20000 )) -lt $port_span ] && port_span=$(( eph_lo - 20000 ))
 pick_port() { # a free loopback port, different from the ones in $*
 	local p
 	for _ in $(seq 200); do
-		p=$(( 20000 + (RANDOM % 20000) ))
+		p=$(( 20000 + (RANDOM % port_span) ))
 		case " $* " in *" $p "*) continue ;; esac
 		port_busy "$p" || { echo "$p"; return 0; }
 	done
@@ -239,6 +249,13 @@ NGX=(env -u NGINX "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$T
 
 # The proxy scenario's shared upstream: a third nginx, one worker, on wrk's
 # CPU, with its own prefix, pid file, logs and temp paths.
+stub_ok() { case $ngx_v in *--with-http_stub_status_module*) return 0 ;; esac; return 1; }
+# Connections the upstream has accepted so far (stub_status), or nothing.
+upstream_accepts() {
+	stub_ok || return 0
+	curl -s -m 5 "http://127.0.0.1:${PORT[upstream]}/upstream_status" 2>/dev/null |
+		awk 'NR == 3 && $1 ~ /^[0-9]+$/ { print $1 }'
+}
 if [ "$WANT_PROXY" = 1 ]; then
 	cat >"$TMP/upstream/nginx.conf" <<EOF
 $user_line
@@ -261,7 +278,7 @@ http {
 	$(temp_paths_of "$TMP/upstream/tmp")
 	server {
 		listen 127.0.0.1:$UPORT;
-		root $TMP/upstream/www;
+		root $TMP/upstream/www;$(stub_ok && printf '\n\t\t# Connections accepted: how often the servers under test reconnect.\n\t\tlocation = /upstream_status { stub_status; }')
 	}
 }
 EOF
@@ -345,6 +362,16 @@ run_wrk() {
 	kids_before=$(children "$pid")
 	local t0 b0; t0=$(cpu_ticks "$pid"); b0=$(cpu_busy)
 	loglines=$(( $(wc -l <"$(log_of "$name")" 2>/dev/null || echo 0) + 1 ))
+	# The proxy scenario's upstream: its CPU time (shown, not counted) and log.
+	local upid='' u0=0 ulines=1 ukids_before='' a0='' a1=''
+	if [ "$scen" = proxy ]; then
+		upid=${PID[upstream]:-}
+		[ -n "$upid" ] || { echo "bench: the proxy upstream is not running" >&2; return 1; }
+		ukids_before=$(children "$upid")
+		a0=$(upstream_accepts)
+		u0=$(cpu_ticks "$upid")
+		ulines=$(( $(wc -l <"$(log_of upstream)" 2>/dev/null || echo 0) + 1 ))
+	fi
 	taskset -c "$CLIENT_CPU" wrk -t1 -c"$(conns_of "$scen")" -d"${secs}s" --latency "${hdr[@]}" \
 		"$(url_of "$name" "$scen")" >"$out" 2>&1 &
 	WRK_PID=$!
@@ -354,6 +381,21 @@ run_wrk() {
 	kids_after=$(children "$pid")
 	local t1 b1; t1=$(cpu_ticks "$pid"); b1=$(cpu_busy)
 	echo $(( t1 - t0 )) >"$out.cpu"
+	if [ -n "$upid" ]; then
+		echo "$(( $(cpu_ticks "$upid") - u0 ))" | awk -v hz="$HZ" '{ printf "%.2f\n", $1 / hz }' >"$out.upcpu"
+		if ! kill -0 "$upid" 2>/dev/null; then
+			echo "bench: the proxy upstream (pid $upid) DIED during the run against $name; wrk said:" >&2
+			cat "$out" >&2
+			show_log_tail upstream "$ulines" >&2
+			wait "$upid" 2>/dev/null; PID[upstream]=
+			return 1
+		fi
+		[ "$ukids_before" = "$(children "$upid")" ] || \
+			echo "bench: the proxy upstream's worker changed during the run against $name" >&2
+		# Upstream connections opened during the run (less the status request's).
+		a1=$(upstream_accepts)
+		if [ -n "$a0" ] && [ -n "$a1" ]; then echo $(( a1 - a0 - 1 )); else echo nan; fi >"$out.upconns"
+	fi
 	# CPU time other processes took on the server's CPU during the run.
 	echo "$b0 $b1 $t0 $t1" | awk -v hz="$HZ" '{ o = ($2 - $1) - ($4 - $3); if (o < 0) o = 0; printf "%.2f\n", o / hz }' >"$out.load"
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -372,6 +414,7 @@ run_wrk() {
 		echo "bench: $name $scen: wrk reported errors:" >&2
 		grep -e 'Socket errors' -e 'Non-2xx' -e 'requests in' "$out" | sed 's/^/    /' >&2
 		show_log_tail "$name" "$loglines" >&2
+		[ -z "$upid" ] || show_log_tail upstream "$ulines" >&2
 	fi
 	return 0
 }
@@ -422,6 +465,10 @@ echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo "- kernel $(uname -r), $(nproc --all) CPUs; servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; one worker each"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine skews req/s: the per-round"
 echo "  table shows the CPU time other processes took on CPU $SERVER_CPU during each run"
+if [ "$WANT_PROXY" = 1 ]; then
+	echo "- proxy: both servers proxy /p/small.html to one upstream nginx (1 worker, on CPU $CLIENT_CPU with wrk),"
+	echo "  upstream keep-alive 32 on both sides; the upstream's CPU time is not in req per CPU-s"
+fi
 echo
 
 # ---- warm-up ------------------------------------------------------------
@@ -452,8 +499,10 @@ for scen in $SCENARIOS; do
 				kill -0 "${PID[$name]}" 2>/dev/null || { wait "${PID[$name]}" 2>/dev/null; PID[$name]=; }
 			fi
 			set -- ${RES["$scen $name $r"]}
-			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  others on CPU %s %ss\n' \
-				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$SERVER_CPU" "$6" >&2
+			up=
+			[ "$scen" = proxy ] && up="  upstream CPU $(cat "$out.upcpu" 2>/dev/null || echo nan)s, conns opened $(cat "$out.upconns" 2>/dev/null || echo nan)"
+			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  others on CPU %s %ss%s\n' \
+				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$SERVER_CPU" "$6" "$up" >&2
 		done
 	done
 done
@@ -499,8 +548,33 @@ for scen in $SCENARIOS; do
 done
 echo
 
+# The proxy scenario's shared upstream, per round: not part of the comparison
+# above, but it shows whether upstream connections are reused (keep-alive)
+# and how busy the upstream (on wrk's CPU) was.
+if [ "$WANT_PROXY" = 1 ]; then
+	echo "## Proxy upstream (per round)"
+	echo
+	echo "The upstream nginx shares CPU $CLIENT_CPU with wrk. Connections opened: new upstream"
+	echo "connections during the run (stub_status accepts). Both servers keep at most 32 idle"
+	echo "upstream connections; with more wrk connections than that ($(conns_of proxy)), the responses that"
+	echo "complete together overflow that pool, the excess is closed and reopened later, so a"
+	echo "share of the requests pays for a new upstream connection on both sides."
+	echo
+	echo "| server | round | requests | upstream CPU (s) | upstream connections opened | requests per upstream connection |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for name in garcom nginx; do
+		for r in $(seq "$ROUNDS"); do
+			set -- ${RES["proxy $name $r"]}
+			f="$TMP/runs/proxy-$name-$r.txt"
+			uc=$(cat "$f.upconns" 2>/dev/null || echo nan)
+			echo "| $name | $r | $4 | $(cat "$f.upcpu" 2>/dev/null || echo nan) | $uc | $(awk -v n="$4" -v c="$uc" 'BEGIN { if (c !~ /^[0-9]+$/) print "n/a"; else if (c + 0 == 0) print "all reused"; else printf "%.1f", n / c }') |"
+		done
+	done
+	echo
+fi
+
 # Anything the servers logged at warn or above during the whole run.
-for name in garcom nginx; do
+for name in garcom nginx $([ "$WANT_PROXY" = 1 ] && echo upstream); do
 	f=$(log_of "$name")
 	if [ -s "$f" ]; then
 		echo "## $name error log ($(wc -l <"$f") lines, last 20)"

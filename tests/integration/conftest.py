@@ -194,3 +194,28 @@ class Client:
             return True
         except socket.timeout:
             return False
+
+
+@pytest.fixture
+def make_upstream():
+    """Factory for the proxy tests: make_upstream(name=None, sock=None,
+    silent=False) -> a running test upstream (upstream.py), stopped when
+    the test ends."""
+    from upstream import Upstream
+
+    ups = []
+
+    def factory(**kw):
+        u = Upstream(**kw)
+        ups.append(u)
+        return u
+
+    yield factory
+    for u in ups:
+        u.stop()
+
+
+@pytest.fixture
+def upstream(make_upstream):
+    """One running test upstream."""
+    return make_upstream(name="app")

@@ -1,18 +1,13 @@
 """Helpers for the reverse-proxy tests: garcom configurations that proxy to
-test upstreams (upstream.py), raw requests, a strict reader for every
-response framing (Content-Length, chunked, close-delimited, 1xx interim
-responses first), and the make_upstream fixture.
-
-Test modules import the fixtures they use from here:
-    from proxyhelp import make_upstream, upstream  # noqa: F401 (fixtures)"""
+test upstreams (upstream.py; the make_upstream and upstream fixtures are
+in conftest.py), raw requests, and a strict reader for every response
+framing (Content-Length, chunked, close-delimited, 1xx interim responses
+first)."""
 import re
 import socket
 import time
 
-import pytest
-
 from conftest import Client
-from upstream import Upstream
 
 HOST = "shop.example"
 
@@ -336,26 +331,3 @@ def eventually(fn, timeout=3.0, interval=0.01):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
-
-
-# ---- fixtures
-
-@pytest.fixture
-def make_upstream():
-    """Factory: make_upstream(name=None, sock=None, silent=False) ->
-    a running Upstream, stopped when the test ends."""
-    ups = []
-
-    def factory(**kw):
-        u = Upstream(**kw)
-        ups.append(u)
-        return u
-
-    yield factory
-    for u in ups:
-        u.stop()
-
-
-@pytest.fixture
-def upstream(make_upstream):
-    return make_upstream(name="app")

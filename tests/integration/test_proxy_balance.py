@@ -1,7 +1,6 @@
 """Reverse proxy: how requests are spread over an upstream's servers —
 round robin, weighted, least connections."""
-from proxyhelp import (eventually, get, location, make_upstream, proxy_garcom,  # noqa: F401
-                       read_response, upstream_block)
+from proxyhelp import eventually, get, location, proxy_garcom, read_response, upstream_block
 
 
 def run(g, n, target="/api/echo"):

@@ -1,9 +1,8 @@
 """Reverse proxy: the headers garcom adds toward the upstream (X-Forwarded-*,
 X-Real-IP, Via), what it believes only from trusted proxies, and the
 hop-by-hop headers it removes in both directions."""
-from proxyhelp import (app_garcom, assert_reusable, connect_from, fetch, get,  # noqa: F401
-                       location, make_upstream, proxy_garcom, read_response, upstream,
-                       upstream_block)
+from proxyhelp import (app_garcom, assert_reusable, connect_from, fetch, get, location,
+                       proxy_garcom, read_response, upstream_block)
 
 SPOOF = ("X-Forwarded-For: 203.0.113.9", "X-Real-IP: 203.0.113.9",
          "Forwarded: for=203.0.113.9;proto=https", "X-Forwarded-Proto: https",
@@ -61,6 +60,17 @@ def test_client_outside_trusted_proxies_is_untrusted_even_if_the_list_is_set(mak
         assert read_response(c).status == 200
     assert upstream.last().values("x-forwarded-for") == ["127.0.0.3"]
     assert upstream.last().values("x-real-ip") == ["127.0.0.3"]
+
+
+def test_trusted_proxies_match_by_cidr_prefix(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, extra='trusted_proxies = [ "127.0.0.0/30" ];')
+    for source, xff in (("127.0.0.2", "203.0.113.9, 127.0.0.2"),
+                        ("127.0.0.3", "203.0.113.9, 127.0.0.3"),
+                        ("127.0.0.5", "127.0.0.5")):
+        with connect_from(g, source) as c:
+            c.send(get("/api/echo", "X-Forwarded-For: 203.0.113.9"))
+            assert read_response(c).status == 200
+        assert upstream.last().values("x-forwarded-for") == [xff], source
 
 
 def test_via_false_leaves_via_out(make_garcom, upstream):
@@ -129,3 +139,22 @@ def test_chunked_response_reaches_the_client_without_the_upstream_trailer_header
         assert r.status == 200 and len(r.body) == 3000
         assert "trailer" not in r.names(), r.headers
         assert_reusable(c)
+
+
+def test_end_to_end_request_headers_pass_in_order_and_intact(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    big = "v" * 6000  # under limits.header_size (8 KiB by default)
+    sent = [("X-A", "1"), ("Cookie", "s=1; t=2"), ("X-B", "two words"), ("X-A", "3"),
+            ("X-Big", big), ("Accept", "*/*")]
+    assert fetch(g, get("/api/echo", *["%s: %s" % kv for kv in sent])).status == 200
+    rec = upstream.last()
+    names = {k.lower() for k, _ in sent}
+    assert [(k, v) for k, v in rec.headers if k.lower() in names] == sent
+    assert not upstream.errors
+
+
+def test_absolute_form_target_is_sent_in_origin_form(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream)
+    r = fetch(g, b"GET http://shop.example/api/echo?q=1 HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+    assert r.status == 200
+    assert upstream.last().target == "/api/echo?q=1"

@@ -4,8 +4,8 @@ import json
 import socket
 import time
 
-from proxyhelp import (app_garcom, assert_reusable, eventually, fetch, get,  # noqa: F401
-                       read_head, read_response, req, make_upstream, upstream)
+from proxyhelp import (app_garcom, assert_reusable, eventually, fetch, get, read_head,
+                       read_response, req)
 from upstream import payload
 
 

@@ -6,8 +6,7 @@ import json
 import random
 import time
 
-from proxyhelp import (app_garcom, assert_reusable, eventually, read_head,  # noqa: F401
-                       read_response, req, make_upstream, upstream)
+from proxyhelp import app_garcom, assert_reusable, eventually, read_head, read_response, req
 from upstream import payload
 
 BIG = 20 << 20  # 20 MiB
@@ -115,3 +114,12 @@ def test_expect_100_continue_with_chunked_body(make_garcom, upstream):
         r = read_response(c)
         assert r.status == 200
         assert json.loads(r.body)["body_sha256"] == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_expect_100_continue_with_a_body_over_the_limit_gets_413_and_no_100(make_garcom, upstream):
+    g = app_garcom(make_garcom, upstream, extra='limits = { body_size = "1m"; };')
+    with g.connect() as c:
+        c.send(req("POST", "/api/echo", "Content-Length: %d" % (2 << 20), "Expect: 100-continue"))
+        r = read_head(c)
+        assert r.status == 413, r
+    assert upstream.requests == []

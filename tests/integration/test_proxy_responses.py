@@ -6,8 +6,8 @@ passes without being held in memory."""
 import threading
 import time
 
-from proxyhelp import (app_garcom, assert_reusable, fetch, get, is_closed, read_head,  # noqa: F401
-                       read_response, req, rss_kib, make_upstream, upstream)
+from proxyhelp import (app_garcom, assert_reusable, get, is_closed, read_head, read_response,
+                       req, rss_kib)
 from upstream import payload
 
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from proxyhelp import (app_garcom, assert_reusable, eventually, get, is_closed,  # noqa: F401
-                       location, proxy_garcom, read_response, make_upstream, upstream)
+from proxyhelp import (app_garcom, assert_reusable, eventually, get, is_closed, location,
+                       proxy_garcom, read_response)
 from upstream import ws_accept
 
 try:

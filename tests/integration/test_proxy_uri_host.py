@@ -3,8 +3,8 @@ proxy_pass: a location's prefix is replaced by the URL's path when the
 proxy URL has one, and the request URI passes unchanged when it has none."""
 import json
 
-from proxyhelp import (HOST, app_garcom, fetch, get, location, proxy_garcom,  # noqa: F401
-                       read_response, make_upstream, upstream, upstream_block)
+from proxyhelp import (HOST, app_garcom, fetch, get, location, proxy_garcom, read_response,
+                       upstream_block)
 
 
 def test_named_upstream_gets_the_request_uri_unchanged(make_garcom, upstream):
@@ -61,6 +61,8 @@ def test_preserve_host_false_sends_the_upstream_address(make_garcom, upstream):
     for target in ("/api/echo", "/v2/echo", "/raw/echo"):
         assert fetch(g, get(target, host="shop.example")).status == 200
         assert upstream.last().values("host") == [upstream.addr], target
+        # The client's Host is still told, in X-Forwarded-Host.
+        assert upstream.last().values("x-forwarded-host") == ["shop.example"], target
 
 
 def test_preserve_host_per_location_overrides_the_server(make_garcom, make_upstream):
