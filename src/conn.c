@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +37,12 @@ ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_
 		if (errno != EINTR)
 			return -errno;
 	}
+}
+
+int conn_set_nodelay(struct np_source *src)
+{
+	int one = 1;
+	return setsockopt(src->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ? -errno : 0;
 }
 
 ssize_t conn_try_read(struct np_source *src, void *buf, size_t n)

@@ -20,6 +20,9 @@ ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_
  * (never waits), or -errno. */
 ssize_t conn_try_read(struct np_source *src, void *buf, size_t n);
 
+/* Send small writes at once (no Nagle). Returns 0 or -errno. */
+int conn_set_nodelay(struct np_source *src);
+
 /* False when the socket is known drained: the next data brings an event. */
 static inline bool conn_readable(const struct np_source *src)
 {

@@ -540,6 +540,7 @@ struct exchange {
 	bool head_sent;      /* a streaming handler sent its response head */
 	enum http_framing framing;
 	bool close_after;    /* the connection cannot carry another request */
+	bool nodelay_set;
 	int status;          /* an error to answer, then close */
 };
 
@@ -856,6 +857,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	x.body_done = x.body_started = x.continue_sent = x.body_paused = x.head_sent = false;
 	x.framing = HTTP_FRAME_LENGTH;
 	x.close_after = false;
+	x.nodelay_set = false;
 	x.status = 0;
 	if (!c->rbuf) {
 		c->rbuf = buf_pool_get(ctx->rbufs);
@@ -882,6 +884,14 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 				x.st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
 			if (x.st == ST_IDLE) {
 				c->rlen = x.pos = 0;
+				/* Kept open after its first answer: from now on a
+				 * small answer must not wait for an ACK (Nagle). A
+				 * connection closed after one answer never pays
+				 * for the setsockopt. */
+				if (c->requests == 1 && !x.nodelay_set) {
+					conn_set_nodelay(&c->src);
+					x.nodelay_set = true;
+				}
 				/* Park only when the socket is known drained; after
 				 * a peer's FIN it stays readable until we read 0. */
 				if (!conn_readable(&c->src)) {

@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
@@ -173,8 +172,6 @@ static void accept_ready(struct np_source *src)
 			close(fd);
 			continue;
 		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct http_conn *c = &w->conns[fd];
 		if (fd > w->max_fd)
 			w->max_fd = fd;
