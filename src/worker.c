@@ -70,6 +70,9 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 	return route_handle(l->routes, req, reply, out);
 }
 
+/* What an idle keep-alive connection costs (DESIGN.md: under 256 bytes). */
+_Static_assert(sizeof(struct http_conn) <= 128, "the idle connection record grew");
+
 /* After EMFILE/ENFILE from accept4, try again after this long. */
 #define ACCEPT_RETRY_MS 100
 
