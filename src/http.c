@@ -49,7 +49,7 @@ struct parse {
 	const char *base;   /* rbuf */
 	enum parse_event event;
 	int reject;         /* our own status for a request llhttp let through */
-	bool in_field;
+	struct http_fields fields;
 	bool began; /* a message started (not just blank lines) */
 	unsigned nhost;
 	bool transfer_encoding;
@@ -69,15 +69,65 @@ static struct parse *P(llhttp_t *p)
 /* Spans arrive in pieces (one per read); the pieces of one span are
  * adjacent in the buffer. A gap means llhttp skipped bytes inside it, which
  * only obsolete line folding does: report it so the request is refused. */
-static int extend(struct http_span *s, const struct parse *ps, const char *at, size_t len)
+int http_span_extend(struct http_span *s, const char *base, const char *at, size_t len)
 {
-	uint32_t off = (uint32_t)(at - ps->base);
+	uint32_t off = (uint32_t)(at - base);
 	if (s->len == 0)
 		s->off = off;
 	else if (s->off + s->len != off)
 		return -1;
 	s->len += (uint32_t)len;
 	return 0;
+}
+
+int http_fields_name(struct http_fields *f, const char *at, size_t len)
+{
+	if (!f->in_name) {
+		if (*f->n == f->max)
+			return HTTP_FIELDS_FULL;
+		f->h[(*f->n)++] = (struct http_header){ { 0, 0 }, { 0, 0 } };
+		f->in_name = true;
+	}
+	return http_span_extend(&f->h[*f->n - 1].name, f->base, at, len);
+}
+
+int http_fields_name_done(struct http_fields *f)
+{
+	/* llhttp 8.1 lets an empty field name through (": x"). */
+	if (!f->in_name || f->h[*f->n - 1].name.len == 0)
+		return HTTP_FIELDS_BAD;
+	f->in_name = false;
+	return 0;
+}
+
+int http_fields_value(struct http_fields *f, const char *at, size_t len)
+{
+	if (*f->n == 0)
+		return HTTP_FIELDS_BAD;
+	f->in_name = false;
+	struct http_header *h = &f->h[*f->n - 1];
+	/* Obsolete line folding (RFC 9112 5.2): refused, a smuggling vector.
+	 * It shows as a value with a line break in it, a gap between two
+	 * pieces, or (after an empty first line) bytes other than ':' and
+	 * OWS between the name and the value. */
+	if (memchr(at, '\n', len) || memchr(at, '\r', len))
+		return HTTP_FIELDS_BAD;
+	if (h->value.len == 0 && len > 0)
+		for (const char *q = f->base + h->name.off + h->name.len + 1; q < at; q++)
+			if (*q != ' ' && *q != '\t')
+				return HTTP_FIELDS_BAD;
+	return http_span_extend(&h->value, f->base, at, len) < 0 ? HTTP_FIELDS_BAD : 0;
+}
+
+struct http_header *http_fields_value_done(struct http_fields *f)
+{
+	struct http_header *h = &f->h[*f->n - 1];
+	f->in_name = false;
+	/* llhttp 8.1 keeps trailing whitespace in values: drop it. */
+	while (h->value.len && (f->base[h->value.off + h->value.len - 1] == ' ' ||
+				f->base[h->value.off + h->value.len - 1] == '\t'))
+		h->value.len--;
+	return h;
 }
 
 static int on_message_begin(llhttp_t *p)
@@ -87,7 +137,7 @@ static int on_message_begin(llhttp_t *p)
 	req->target = (struct http_span){ 0, 0 };
 	req->host = (struct http_span){ 0, 0 };
 	req->expect_continue = false;
-	P(p)->in_field = false;
+	P(p)->fields.in_name = false;
 	P(p)->began = true;
 	P(p)->nhost = 0;
 	P(p)->transfer_encoding = false;
@@ -97,57 +147,31 @@ static int on_message_begin(llhttp_t *p)
 
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
-	return extend(&P(p)->req->target, P(p), at, len);
+	return http_span_extend(&P(p)->req->target, P(p)->base, at, len);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-	struct parse *ps = P(p);
-	struct http_request *req = ps->req;
-	if (!ps->in_field) {
-		if (req->nheaders == HTTP_MAX_HEADERS) {
-			ps->reject = 431;
-			return -1;
-		}
-		req->headers[req->nheaders++] = (struct http_header){ { 0, 0 }, { 0, 0 } };
-		ps->in_field = true;
-	}
-	return extend(&req->headers[req->nheaders - 1].name, ps, at, len);
+	int r = http_fields_name(&P(p)->fields, at, len);
+	if (r < 0)
+		P(p)->reject = r == HTTP_FIELDS_FULL ? 431 : 400;
+	return r;
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
-	struct parse *ps = P(p);
-	/* llhttp 8.1 lets an empty field name through (": x"). */
-	if (!ps->in_field || ps->req->headers[ps->req->nheaders - 1].name.len == 0) {
-		ps->reject = 400;
-		return -1;
-	}
-	ps->in_field = false;
-	return 0;
+	int r = http_fields_name_done(&P(p)->fields);
+	if (r < 0)
+		P(p)->reject = 400;
+	return r;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-	struct parse *ps = P(p);
-	struct http_request *req = ps->req;
-	if (req->nheaders == 0)
-		return -1;
-	struct http_header *h = &req->headers[req->nheaders - 1];
-	/* Obsolete line folding (RFC 9112 5.2): refused, a smuggling vector.
-	 * It shows as a value with a line break in it, a gap between two
-	 * pieces, or (after an empty first line) bytes other than ':' and
-	 * OWS between the name and the value. */
-	bool folded = memchr(at, '\n', len) || memchr(at, '\r', len);
-	if (h->value.len == 0 && len > 0)
-		for (const char *q = ps->base + h->name.off + h->name.len + 1; q < at; q++)
-			if (*q != ' ' && *q != '\t')
-				folded = true;
-	if (folded || extend(&h->value, ps, at, len) < 0) {
-		ps->reject = 400;
-		return -1;
-	}
-	return 0;
+	int r = http_fields_value(&P(p)->fields, at, len);
+	if (r < 0)
+		P(p)->reject = 400;
+	return r;
 }
 
 static bool span_is(const struct parse *ps, struct http_span s, const char *lower)
@@ -160,11 +184,7 @@ static int on_header_value_complete(llhttp_t *p)
 {
 	struct parse *ps = P(p);
 	struct http_request *req = ps->req;
-	struct http_header *h = &req->headers[req->nheaders - 1];
-	/* llhttp 8.1 keeps trailing whitespace in values: drop it. */
-	while (h->value.len && (ps->base[h->value.off + h->value.len - 1] == ' ' ||
-				ps->base[h->value.off + h->value.len - 1] == '\t'))
-		h->value.len--;
+	struct http_header *h = http_fields_value_done(&ps->fields);
 	if (span_is(ps, h->name, "host")) {
 		ps->nhost++;
 		req->host = h->value;
@@ -842,6 +862,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	x.ctx = ctx;
 	x.c = c;
 	x.ps = (struct parse){ .req = &x.req, .header_limit = lim->header_size };
+	x.ps.fields = (struct http_fields){ .h = x.req.headers, .n = &x.req.nheaders,
+					    .max = HTTP_MAX_HEADERS };
 	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
 	x.parser.data = &x.ps;
 	x.out.src = &c->src;
@@ -870,7 +892,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		return HTTP_CLOSE;
 	}
 	x.req.buf = c->rbuf;
-	x.ps.base = c->rbuf;
+	x.ps.base = x.ps.fields.base = c->rbuf;
 	x.st = ST_IDLE;
 	enum http_serve_result result = HTTP_CLOSE;
 	bool answered = false;

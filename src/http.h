@@ -124,6 +124,24 @@ size_t http_scratch_room(const struct http_out *out);
 /* The worker's clock (ms), as the netpoller last read it. */
 uint64_t http_out_now(const struct http_out *out);
 
+/* Header lines gathered from llhttp's span callbacks as offsets into the
+ * buffer being parsed: the request parser here and the proxy's response
+ * parser share it. A value that is folded (obs-fold) or split by a gap is
+ * refused; trailing whitespace is dropped. */
+struct http_fields {
+	const char *base;
+	struct http_header *h;
+	uint16_t *n, max;
+	bool in_name;
+};
+#define HTTP_FIELDS_FULL (-2) /* more than max fields */
+#define HTTP_FIELDS_BAD (-1)  /* an empty name, a folded value */
+int http_span_extend(struct http_span *s, const char *base, const char *at, size_t len);
+int http_fields_name(struct http_fields *f, const char *at, size_t len);
+int http_fields_name_done(struct http_fields *f);
+int http_fields_value(struct http_fields *f, const char *at, size_t len);
+struct http_header *http_fields_value_done(struct http_fields *f);
+
 /* Header lookup, case-insensitive. Returns true and the value if present. */
 bool http_header_get(const struct http_request *req, const char *name,
 		     const char **value, size_t *len);

@@ -259,12 +259,12 @@ enum resp_event { R_NONE, R_BODY, R_DONE };
 struct resp {
 	const char *base;
 	bool head_req;
-	bool in_field;
 	bool head_done;
 	enum resp_event event;
 	int status;
-	unsigned n;
+	uint16_t n;
 	struct http_header h[HTTP_MAX_HEADERS];
+	struct http_fields fields; /* fills n and h */
 	const char *body_at;
 	size_t body_len;
 	bool overflow;
@@ -281,52 +281,32 @@ static int r_begin(llhttp_t *p)
 {
 	struct resp *r = R(p);
 	r->n = 0;
-	r->in_field = false;
+	r->fields.in_name = false;
 	r->head_done = false;
-	return 0;
-}
-
-static int r_extend(struct http_span *s, const struct resp *r, const char *at, size_t len)
-{
-	uint32_t off = (uint32_t)(at - r->base);
-	if (s->len == 0)
-		s->off = off;
-	else if (s->off + s->len != off)
-		return -1; /* a fold: refused, as from clients */
-	s->len += (uint32_t)len;
 	return 0;
 }
 
 static int r_field(llhttp_t *p, const char *at, size_t len)
 {
-	struct resp *r = R(p);
-	if (!r->in_field) {
-		if (r->n == HTTP_MAX_HEADERS) {
-			r->overflow = true;
-			return -1;
-		}
-		r->h[r->n++] = (struct http_header){ { 0, 0 }, { 0, 0 } };
-		r->in_field = true;
-	}
-	return r_extend(&r->h[r->n - 1].name, r, at, len);
+	int e = http_fields_name(&R(p)->fields, at, len);
+	if (e == HTTP_FIELDS_FULL)
+		R(p)->overflow = true;
+	return e;
+}
+
+static int r_field_done(llhttp_t *p)
+{
+	return http_fields_name_done(&R(p)->fields);
 }
 
 static int r_value(llhttp_t *p, const char *at, size_t len)
 {
-	struct resp *r = R(p);
-	r->in_field = false;
-	if (!r->n || memchr(at, '\n', len) || memchr(at, '\r', len))
-		return -1;
-	return r_extend(&r->h[r->n - 1].value, r, at, len);
+	return http_fields_value(&R(p)->fields, at, len);
 }
 
 static int r_value_done(llhttp_t *p)
 {
-	struct resp *r = R(p);
-	r->in_field = false;
-	struct http_span *v = &r->h[r->n - 1].value;
-	while (v->len && (r->base[v->off + v->len - 1] == ' ' || r->base[v->off + v->len - 1] == '\t'))
-		v->len--;
+	http_fields_value_done(&R(p)->fields);
 	return 0;
 }
 
@@ -362,6 +342,7 @@ static int r_done(llhttp_t *p)
 static const llhttp_settings_t resp_settings = {
 	.on_message_begin = r_begin,
 	.on_header_field = r_field,
+	.on_header_field_complete = r_field_done,
 	.on_header_value = r_value,
 	.on_header_value_complete = r_value_done,
 	.on_headers_complete = r_headers_done,
@@ -524,6 +505,8 @@ static enum outcome relay(struct attempt *a)
 	struct upstream_conn *uc = a->uc;
 	struct http_out *out = a->out;
 	struct resp r = { .base = a->buf, .head_req = a->req->method == HTTP_HEAD };
+	r.fields = (struct http_fields){ .base = a->buf, .h = r.h, .n = &r.n,
+					 .max = HTTP_MAX_HEADERS };
 	llhttp_t parser;
 	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
 	parser.data = &r;
