@@ -98,5 +98,7 @@ void config_walk(struct loader *ld, const config_setting_t *g, const struct sche
 		 void *obj);
 void config_check_file(struct loader *ld, const config_setting_t *root);
 void config_free_upstream(struct config_upstream *up);
+/* config_mime.c: read the mime_types file at path (set at s) into cfg. */
+void config_read_mime_types(struct loader *ld, const config_setting_t *s, const char *path);
 
 #endif
