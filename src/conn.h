@@ -12,6 +12,19 @@
 
 #include "netpoll.h"
 
+/* The absolute deadline `ms` from now, on the netpoller's clock. */
+static inline uint64_t conn_deadline(const struct np_source *src, unsigned ms)
+{
+	return netpoll_now(src->np) + ms;
+}
+
+/* Wait until a or b has something to read (or is closed), at most
+ * timeout_ms. Returns 0 or -ETIMEDOUT. (Both ends of a tunnel.) */
+static inline int conn_wait_either(struct np_source *a, struct np_source *b, unsigned timeout_ms)
+{
+	return netpoll_wait_either(a, b, conn_deadline(a, timeout_ms));
+}
+
 /* Read at most n bytes. Returns >0 bytes, 0 at end of stream, or -errno
  * (-ETIMEDOUT when the deadline passes, -ECANCELED). */
 ssize_t conn_read(struct np_source *src, void *buf, size_t n, uint64_t deadline_ms);

@@ -490,8 +490,7 @@ static enum outcome tunnel(struct attempt *a, const char *early, size_t early_le
 			break;
 		if (n1 || n2)
 			continue;
-		uint64_t idle = netpoll_now(up->np) + a->pl->global->timeouts.tunnel_ms;
-		if (netpoll_wait_either(client, up, idle) < 0)
+		if (conn_wait_either(client, up, a->pl->global->timeouts.tunnel_ms) < 0)
 			break;
 	}
 	buf_pool_put(a->pl->bufs, back);
@@ -513,7 +512,6 @@ static enum outcome relay(struct attempt *a)
 	size_t len = 0, pos = 0;
 	bool got_any = false, head_relayed = false, eof = false;
 	bool paused = false; /* llhttp stopped early: run it again, even on no bytes */
-	struct netpoll *np = uc->src.np;
 
 	for (;;) {
 		if (pos == len && !eof && !paused) {
@@ -522,7 +520,7 @@ static enum outcome relay(struct attempt *a)
 			else if (len == a->cap)
 				return FAIL_502; /* a head larger than the buffer */
 			ssize_t n = conn_read(&uc->src, a->buf + len, a->cap - len,
-					      netpoll_now(np) + uc_cfg->read_timeout_ms);
+					      conn_deadline(&uc->src, uc_cfg->read_timeout_ms));
 			if (n == -ETIMEDOUT)
 				return a->answered ? CUT : FAIL_504;
 			if (n < 0 || (n == 0 && !got_any)) {
