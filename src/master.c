@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 #include "worker.h"
 
 #define BACKLOG 4096
@@ -37,6 +38,8 @@ struct master {
 	int *fds; /* fds[a * nworkers + w] */
 	struct slot *slots;
 	pid_t pid;
+	int ready_pipe[2]; /* workers write a byte each once they serve */
+	unsigned ready;    /* bytes read so far */
 };
 
 static uint64_t now_ms(void)
@@ -133,7 +136,8 @@ static int worker_main(struct master *m, unsigned id)
 				close(fd);
 		}
 	}
-	return worker_run(m->cfg, (int)id, mine, m->addrs, m->naddrs);
+	close(m->ready_pipe[0]);
+	return worker_run(m->cfg, (int)id, mine, m->addrs, m->naddrs, m->ready_pipe[1]);
 }
 
 static void spawn(struct master *m, unsigned id, const sigset_t *old)
@@ -265,6 +269,25 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
+/* READY=1 for systemd once every first-generation worker serves. */
+static void check_ready(struct master *m)
+{
+	char buf[64];
+	ssize_t n;
+	if (m->ready >= m->nworkers)
+		return;
+	while ((n = read(m->ready_pipe[0], buf, sizeof buf)) > 0)
+		m->ready += (unsigned)n;
+	if (m->ready >= m->nworkers) {
+		char state[128];
+		snprintf(state, sizeof state, "READY=1\nSTATUS=serving: %u worker%s, %zu address%s",
+			 m->nworkers, m->nworkers == 1 ? "" : "s", m->naddrs,
+			 m->naddrs == 1 ? "" : "es");
+		notify_send(state);
+		log_info("all %u workers serve", m->nworkers);
+	}
+}
+
 int master_run(const struct config *cfg, const char *pid_file)
 {
 	struct master m = { .cfg = cfg, .pid = getpid() };
@@ -283,7 +306,7 @@ int master_run(const struct config *cfg, const char *pid_file)
 	log_info("garcom started: %u worker%s on %zu address%s", m.nworkers,
 		 m.nworkers == 1 ? "" : "s", m.naddrs, m.naddrs == 1 ? "" : "es");
 	if (!cfg->master_process) {
-		int st = worker_run(cfg, 0, m.fds, m.addrs, m.naddrs);
+		int st = worker_run(cfg, 0, m.fds, m.addrs, m.naddrs, -1);
 		if (pid_file)
 			unlink(pid_file);
 		return st;
@@ -300,7 +323,7 @@ int master_run(const struct config *cfg, const char *pid_file)
 	sigprocmask(SIG_BLOCK, &set, &old);
 
 	m.slots = calloc(m.nworkers, sizeof *m.slots);
-	if (!m.slots)
+	if (!m.slots || pipe2(m.ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
 	for (unsigned i = 0; i < m.nworkers; i++)
 		spawn(&m, i, &old);
@@ -319,17 +342,22 @@ int master_run(const struct config *cfg, const char *pid_file)
 			}
 		}
 		uint64_t wait = next == UINT64_MAX ? 1000 : next - now;
+		if (m.ready < m.nworkers && wait > 20)
+			wait = 20; /* until every worker said it serves */
 		struct timespec ts = { (time_t)(wait / 1000), (long)(wait % 1000) * 1000000 };
 		siginfo_t si;
 		int sig = sigtimedwait(&set, &si, &ts);
+		check_ready(&m);
 		if (sig == SIGCHLD) {
 			reap(&m, false);
 		} else if (sig == SIGTERM || sig == SIGQUIT) {
 			log_info("signal %d: stopping", sig);
+			notify_send("STOPPING=1");
 			stop_workers(&m, SIGTERM, &set);
 			break;
 		} else if (sig == SIGINT) {
 			log_info("SIGINT: stopping now");
+			notify_send("STOPPING=1");
 			stop_workers(&m, SIGKILL, &set);
 			break;
 		} else if (sig == SIGHUP) {

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "netpoll.h"
+#include "notify.h"
 #include "route.h"
 
 /* Stacks and buffers kept for reuse after a burst; beyond this they go back
@@ -218,6 +219,8 @@ static void start_drain(struct worker *w)
 		return;
 	w->draining = true;
 	w->http.draining = true;
+	if (!w->cfg->master_process)
+		notify_send("STOPPING=1");
 	w->drain_deadline = netpoll_now(w->np) + w->cfg->timeouts.shutdown_ms;
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		netpoll_remove(&w->listeners[i].src);
@@ -323,7 +326,7 @@ static int table_size(void)
 }
 
 int worker_run(const struct config *cfg, int id, const int *listen_fds,
-	       const struct config_listen *const *addrs, size_t naddrs)
+	       const struct config_listen *const *addrs, size_t naddrs, int ready_fd)
 {
 	pid_t master_pid = getppid();
 	struct worker w = { .cfg = cfg, .id = id, .sigfd = -1 };
@@ -382,6 +385,13 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	}
 
 	log_debug("worker %d serving", id);
+	if (ready_fd >= 0) {
+		ssize_t n = write(ready_fd, "r", 1); /* the master counts these */
+		(void)n;
+		close(ready_fd);
+	} else {
+		notify_send("READY=1\nSTATUS=serving");
+	}
 	int r = 0;
 	while (!w.stop) {
 		r = netpoll_turn(w.np, w.draining ? 100 : -1);

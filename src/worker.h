@@ -9,8 +9,10 @@
 #include "config.h"
 
 /* listen_fds[i] is the socket for the i-th distinct listen address of cfg
- * (in the order of master_listen_addrs). Returns the exit status. */
+ * (in the order of master_listen_addrs). ready_fd: one byte is written to
+ * it once the worker serves (-1: tell systemd directly, no master).
+ * Returns the exit status. */
 int worker_run(const struct config *cfg, int id, const int *listen_fds,
-	       const struct config_listen *const *addrs, size_t naddrs);
+	       const struct config_listen *const *addrs, size_t naddrs, int ready_fd);
 
 #endif
