@@ -561,6 +561,9 @@ struct exchange {
 	enum http_framing framing;
 	bool close_after;    /* the connection cannot carry another request */
 	bool nodelay_set;
+	void *log_target;    /* set by the handler: where this request is logged */
+	int sent_status;     /* a streaming handler's status and body bytes */
+	uint64_t sent_bytes;
 	int status;          /* an error to answer, then close */
 };
 
@@ -704,6 +707,8 @@ int http_send_head(struct http_out *out, int status, const char *headers, size_t
 		x->close_after = true;
 	x->framing = framing;
 	x->head_sent = true;
+	x->sent_status = status;
+	x->sent_bytes = 0;
 
 	size_t need = 200 + len;
 	char *h = http_scratch(out, need);
@@ -738,6 +743,7 @@ int http_send_body(struct http_out *out, const void *data, size_t len)
 	struct exchange *x = X(out);
 	if (len == 0)
 		return 0;
+	x->sent_bytes += len;
 	if (x->framing == HTTP_FRAME_CHUNKED) {
 		char *size = http_scratch(out, 20);
 		if (!size)
@@ -781,24 +787,47 @@ static void format_ipv4(const uint8_t *a, char *buf)
 	}
 }
 
-int http_peer_name(const struct http_out *out, char *buf, size_t len)
+static int peer_text(const struct http_conn *c, char *buf, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
 	if (len < INET6_ADDRSTRLEN)
 		return -ENOSPC;
-	if (getpeername(out->src->fd, (struct sockaddr *)&ss, &sl) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET) {
-		format_ipv4((const uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr, buf);
+	if (c->peer_family == AF_INET) {
+		format_ipv4(c->peer, buf);
 		return 0;
 	}
-	const struct in6_addr *a6 = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a6)) { /* an IPv4 client on an IPv6 socket */
-		format_ipv4(a6->s6_addr + 12, buf);
+	if (c->peer_family != AF_INET6) {
+		snprintf(buf, len, "unknown");
+		return -EAFNOSUPPORT;
+	}
+	struct in6_addr a6;
+	memcpy(&a6, c->peer, 16);
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) { /* an IPv4 client on an IPv6 socket */
+		format_ipv4(a6.s6_addr + 12, buf);
 		return 0;
 	}
-	return inet_ntop(AF_INET6, a6, buf, (socklen_t)len) ? 0 : -errno;
+	return inet_ntop(AF_INET6, &a6, buf, (socklen_t)len) ? 0 : -errno;
+}
+
+int http_peer_name(const struct http_out *out, char *buf, size_t len)
+{
+	return peer_text(((const struct exchange *)out)->c, buf, len);
+}
+
+void http_set_log(struct http_out *out, void *target)
+{
+	X(out)->log_target = target;
+}
+
+/* The request is answered: its access log line, if any. */
+static void log_request(struct exchange *x, int status, uint64_t bytes)
+{
+	if (!x->log_target || !x->ctx->log)
+		return;
+	char peer[INET6_ADDRSTRLEN];
+	peer_text(x->c, peer, sizeof peer);
+	x->ctx->log(x->log_target, peer, &x->req, status, bytes,
+		    netpoll_wall_sec(x->out.src->np));
+	x->log_target = NULL;
 }
 
 struct np_source *http_client_source(struct http_out *out)
@@ -816,6 +845,7 @@ static int answer(struct exchange *x)
 	struct http_reply reply = { 0 };
 	int h = x->ctx->handler(x->c->owner, &x->req, &reply, out);
 	if (h == HTTP_HANDLED) {
+		log_request(x, x->head_sent ? x->sent_status : 0, x->sent_bytes);
 		/* The handler streamed its answer; a body it did not read
 		 * cannot be skipped safely here: close. */
 		if (x->req.has_body && !x->body_done)
@@ -839,6 +869,7 @@ static int answer(struct exchange *x)
 			   x->ctx->draining;
 	if (x->req.method == HTTP_HEAD)
 		reply.no_body = true;
+	log_request(x, reply.status, reply.no_body ? 0 : reply.length);
 	if (out_reply(out, &reply, !close_after, x->req.minor == 0,
 		      netpoll_wall_sec(out->src->np)) < 0) {
 		x->status = 500; /* did not fit: the answers before it still go */
@@ -880,6 +911,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	x.framing = HTTP_FRAME_LENGTH;
 	x.close_after = false;
 	x.nodelay_set = false;
+	x.log_target = NULL;
 	x.status = 0;
 	if (!c->rbuf) {
 		c->rbuf = buf_pool_get(ctx->rbufs);

@@ -95,12 +95,17 @@ struct http_conn {
 	uint32_t rlen;       /* bytes in rbuf */
 	uint32_t requests;   /* served on this connection */
 	void *owner;         /* whoever accepted it; passed to the handler */
+	uint8_t peer_family; /* AF_INET / AF_INET6, from accept: no getpeername */
+	uint8_t peer[16];
 };
 
 struct http_ctx {
 	const struct http_limits *limits;
 	struct buf_pool *rbufs, *wbufs;
 	http_handler_fn handler;
+	/* After each request whose handler called http_set_log(). */
+	void (*log)(void *target, const char *peer, const struct http_request *req, int status,
+		    uint64_t bytes, int64_t now_sec);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */
 };
 
@@ -177,6 +182,9 @@ int http_send_end(struct http_out *out);
 /* The response cannot be completed: the connection closes with nothing
  * more sent, so the client sees it cut short. */
 void http_abort(struct http_out *out);
+
+/* Log this request (see http_ctx.log) to `target`. */
+void http_set_log(struct http_out *out, void *target);
 
 /* The client's address as text, and its socket (for a tunnel). */
 int http_peer_name(const struct http_out *out, char *buf, size_t len);

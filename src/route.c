@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "accesslog.h"
 #include "filecache.h"
 #include "log.h"
 #include "mime.h"
@@ -24,6 +25,7 @@ struct site {
 	struct static_loc files;      /* the server's own root and options */
 	struct static_loc *loc_files; /* per location, merged with the server's */
 	struct proxy_loc *loc_proxy;  /* per location; .up NULL: not a proxy */
+	struct access_log *log;       /* NULL: access_log = "off" */
 };
 
 struct route_addr {
@@ -34,6 +36,8 @@ struct route_addr {
 };
 
 struct route_table {
+	struct access_log **logs; /* one per distinct access_log path */
+	size_t nlogs;
 	struct file_cache *cache;
 	struct upstream *upstreams; /* this worker's, same order as the config */
 	struct buf_pool *proxy_bufs;
@@ -44,6 +48,34 @@ struct route_table {
 };
 
 /* ---- building ---- */
+
+/* The server's access log, shared with earlier servers naming the same file. */
+static struct access_log *open_log(struct route_table *t, const struct config *cfg, size_t i)
+{
+	const char *path = cfg->servers[i].access_log;
+	for (size_t k = 0; k < i; k++)
+		if (cfg->servers[k].access_log && strcmp(cfg->servers[k].access_log, path) == 0)
+			return t->sites[k].log;
+	struct access_log *log = access_log_open(path);
+	if (!log) {
+		log_error("access_log %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	t->logs[t->nlogs++] = log;
+	return log;
+}
+
+void route_flush_logs(struct route_table *t)
+{
+	for (size_t i = 0; i < t->nlogs; i++)
+		access_log_flush(t->logs[i]);
+}
+
+void route_reopen_logs(struct route_table *t)
+{
+	for (size_t i = 0; i < t->nlogs; i++)
+		access_log_reopen(t->logs[i]);
+}
 
 /* A location's options: its own where set, else the server's. */
 static struct config_static merge(const struct config_static *loc, const struct config_static *srv)
@@ -100,6 +132,9 @@ struct route_table *route_build(const struct config *cfg, struct netpoll *np)
 	    !(t->addrs = calloc(nlistens + 1, sizeof *t->addrs)))
 		goto fail;
 	t->site_cap = cfg->nservers;
+	t->logs = calloc(cfg->nservers + 1, sizeof *t->logs);
+	if (!t->logs)
+		goto fail;
 	/* Bodies held in memory: bounded in total too, not only per file. */
 	t->cache = fc_create(cfg->file_cache_entries, cfg->file_cache_valid_ms,
 			     cfg->file_cache_max_size, FILE_CACHE_MAX_BYTES);
@@ -130,6 +165,8 @@ struct route_table *route_build(const struct config *cfg, struct netpoll *np)
 		site->cfg = s;
 		site->files.root.dirfd = -1;
 		t->nsites = i + 1; /* route_free() closes what is opened so far */
+		if (s->access_log && !(site->log = open_log(t, cfg, i)))
+			goto fail;
 		site->loc_files = calloc(s->nlocations + 1, sizeof *site->loc_files);
 		for (size_t k = 0; site->loc_files && k < s->nlocations; k++)
 			site->loc_files[k].root.dirfd = -1;
@@ -188,6 +225,9 @@ void route_free(struct route_table *t)
 	free(t->addrs);
 	fc_destroy(t->cache);
 	buf_pool_destroy(t->proxy_bufs);
+	for (size_t i = 0; i < t->nlogs; i++)
+		access_log_close(t->logs[i]);
+	free(t->logs);
 	/* Upstream connections die with the worker's process. */
 	free(t);
 }
@@ -272,13 +312,15 @@ static int route_location(const struct config_server *s, const struct clean_path
 int route_handle(const struct route_addr *ra, const struct http_request *req,
 		 struct http_reply *reply, struct http_out *out)
 {
+	const struct site *site = route_server(ra, req);
+	if (site->log)
+		http_set_log(out, site->log);
 	struct clean_path cp;
 	enum path_result pr = path_clean(req->buf + req->target.off, req->target.len, &cp);
 	if (pr != PATH_OK) {
 		http_reply_error(reply, pr == PATH_TOO_LONG ? 414 : 400);
 		return 0;
 	}
-	const struct site *site = route_server(ra, req);
 	int loc = route_location(site->cfg, &cp);
 	const struct static_loc *files = &site->files;
 	if (loc >= 0) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "accesslog.h"
 #include "coro.h"
 #include "http.h"
 #include "log.h"
@@ -153,7 +154,10 @@ static void accept_ready(struct np_source *src)
 			w->accept_paused = true;
 			return;
 		}
-		int fd = accept4(src->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof peer;
+		int fd = accept4(src->fd, (struct sockaddr *)&peer, &peer_len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -183,6 +187,12 @@ static void accept_ready(struct np_source *src)
 		c->rlen = 0;
 		c->requests = 0;
 		c->owner = l;
+		/* Kept from accept: logs and X-Forwarded-For need no syscall. */
+		c->peer_family = (uint8_t)peer.ss_family;
+		if (peer.ss_family == AF_INET6)
+			memcpy(c->peer, &((struct sockaddr_in6 *)&peer)->sin6_addr, 16);
+		else
+			memcpy(c->peer, &((struct sockaddr_in *)&peer)->sin_addr, 4);
 		if (netpoll_add(w->np, &c->src, fd, &conn_ops) < 0) {
 			close(fd);
 			continue;
@@ -243,6 +253,7 @@ static void signal_ready(struct np_source *src)
 		switch (si.ssi_signo) {
 		case SIGUSR1:
 			log_reopen();
+			route_reopen_logs(w->routes);
 			break;
 		case SIGHUP: /* only reaches a worker running without a master */
 			log_warn("SIGHUP: reloading is not supported yet; restart to apply changes");
@@ -258,6 +269,21 @@ static void signal_ready(struct np_source *src)
 }
 
 static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
+
+/* ---- access log ---- */
+
+static void log_line(void *target, const char *peer, const struct http_request *req, int status,
+		     uint64_t bytes, int64_t now_sec)
+{
+	access_log_add(target, peer, req, status, bytes, now_sec);
+}
+
+/* Once per loop turn: the lines of every request of the turn, one write. */
+static void before_sleep(void *arg)
+{
+	struct worker *w = arg;
+	route_flush_logs(w->routes);
+}
 
 /* ---- setup ---- */
 
@@ -354,12 +380,14 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		.rbufs = buf_pool_create(cfg->limits.header_size + 4096, POOL_IDLE),
 		.wbufs = buf_pool_create(16384, POOL_IDLE),
 		.handler = handle,
+		.log = log_line,
 	};
 	if (!w.conns || !w.np || !w.coros || !w.http.rbufs || !w.http.wbufs) {
 		log_error("worker %d: out of memory at start", id);
 		goto out;
 	}
 	w.routes = route_build(cfg, w.np);
+	netpoll_set_before_sleep(w.np, before_sleep, &w);
 	if (!w.routes || open_listeners(&w, listen_fds, addrs, naddrs) < 0)
 		goto out;
 
@@ -406,6 +434,8 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		}
 	}
 	status = r < 0 && r != -EINTR ? 1 : 0;
+	if (w.routes)
+		route_flush_logs(w.routes);
 	log_info("worker %d exiting: %llu requests on %llu connections", id, w.requests,
 		 w.accepted);
 out:

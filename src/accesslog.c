@@ -1,0 +1,143 @@
+/* accesslog: see accesslog.h. A line is built straight into the buffer;
+ * when it would not fit, the buffer is written first. Quotes, backslashes
+ * and control bytes from the request are escaped as \xHH, as nginx does, so
+ * a client cannot forge lines. */
+#include "accesslog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <llhttp.h>
+
+#define LOG_BUF (64 * 1024)
+#define LINE_MAX_LEN 8192 /* longer requests are cut in the log line */
+
+struct access_log {
+	int fd;
+	char *path;
+	size_t len;
+	int64_t stamp_sec; /* the cached time stamp's second */
+	char stamp[32];
+	char buf[LOG_BUF];
+};
+
+struct access_log *access_log_open(const char *path)
+{
+	struct access_log *log = malloc(sizeof *log);
+	if (!log)
+		return NULL;
+	log->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	log->path = strdup(path);
+	if (log->fd < 0 || !log->path) {
+		int e = errno;
+		if (log->fd >= 0)
+			close(log->fd);
+		free(log->path);
+		free(log);
+		errno = e;
+		return NULL;
+	}
+	log->len = 0;
+	log->stamp_sec = -1;
+	return log;
+}
+
+void access_log_close(struct access_log *log)
+{
+	if (!log)
+		return;
+	access_log_flush(log);
+	close(log->fd);
+	free(log->path);
+	free(log);
+}
+
+int access_log_flush(struct access_log *log)
+{
+	size_t off = 0;
+	while (off < log->len) {
+		ssize_t n = write(log->fd, log->buf + off, log->len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log->len = 0; /* a full disk must not wedge the worker */
+			return -errno;
+		}
+		off += (size_t)n;
+	}
+	log->len = 0;
+	return 0;
+}
+
+int access_log_reopen(struct access_log *log)
+{
+	access_log_flush(log);
+	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	dup2(fd, log->fd);
+	close(fd);
+	return 0;
+}
+
+static char *put_escaped(char *p, char *end, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < n && p + 4 < end; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = 'x';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	return p;
+}
+
+static char *put_header(char *p, char *end, const struct http_request *req, const char *name)
+{
+	const char *v;
+	size_t n;
+	*p++ = '"';
+	if (http_header_get(req, name, &v, &n) && n)
+		p = put_escaped(p, end - 8, v, n);
+	else
+		*p++ = '-';
+	*p++ = '"';
+	return p;
+}
+
+void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
+		    int status, uint64_t bytes, int64_t now_sec)
+{
+	if (LOG_BUF - log->len < LINE_MAX_LEN)
+		access_log_flush(log);
+	if (now_sec != log->stamp_sec) {
+		time_t t = (time_t)now_sec;
+		struct tm tm;
+		localtime_r(&t, &tm);
+		strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
+		log->stamp_sec = now_sec;
+	}
+	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
+	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", peer, log->stamp,
+			 llhttp_method_name((llhttp_method_t)req->method));
+	p += n;
+	p = put_escaped(p, end - 512, req->buf + req->target.off, req->target.len);
+	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor, status,
+		     (unsigned long long)bytes);
+	p += n;
+	p = put_header(p, end, req, "referer");
+	*p++ = ' ';
+	p = put_header(p, end, req, "user-agent");
+	*p++ = '\n';
+	log->len = (size_t)(p - log->buf);
+}

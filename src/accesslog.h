@@ -1,0 +1,26 @@
+/* accesslog: access log files in nginx's "combined" format, buffered per
+ * worker and written once per event-loop turn (no syscall per request).
+ * Knows the request model; not sockets. */
+#ifndef GARCOM_ACCESSLOG_H
+#define GARCOM_ACCESSLOG_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+struct access_log;
+
+/* Open (append, create) path. NULL and errno on failure. */
+struct access_log *access_log_open(const char *path);
+void access_log_close(struct access_log *log);
+
+/* One line for a finished request. peer: the client address as text. */
+void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
+		    int status, uint64_t bytes, int64_t now_sec);
+
+/* Write what is buffered (once per turn). Returns 0 or -errno. */
+int access_log_flush(struct access_log *log);
+/* Reopen the same path (SIGUSR1, after logrotate). */
+int access_log_reopen(struct access_log *log);
+
+#endif

@@ -1,0 +1,87 @@
+"""The access log: nginx's combined format, one line per request, written
+once per loop turn, escaped so a client cannot forge lines, reopened on
+SIGUSR1 (logrotate)."""
+import os
+import re
+import signal
+import time
+
+LINE = re.compile(r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
+                  r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$')
+
+
+PROBE = '"HEAD / HTTP/1.1" '  # the fixture's readiness check
+
+
+def read_lines(path, want, timeout=3.0):
+    """The log's lines, without the fixture's start-up probe."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = [l for l in f.read().splitlines() if PROBE not in l]
+            if len(lines) >= want:
+                return lines
+        time.sleep(0.02)
+    raise AssertionError("expected %d lines in %s" % (want, path))
+
+
+def test_each_request_gets_a_combined_format_line(make_garcom, tmp_path):
+    log = str(tmp_path / "access.log")
+    g = make_garcom(server_extra='access_log = "%s";' % log)
+    g.write("index.html", "hello")
+    g.start()
+    with g.connect() as c:
+        c.send(b"GET /index.html?a=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: tester/1\r\n"
+               b"Referer: http://ref.example/\r\n\r\n")
+        assert c.response()[0] == 200
+        c.send(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.response()[0] == 404
+        c.send(b"HEAD /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.response(head_only=True)[0] == 200
+    lines = read_lines(log, 3)
+    m = [LINE.match(l) for l in lines]
+    assert all(m), lines
+    assert m[0].group(1) == "127.0.0.1"
+    assert m[0].group(3, 4, 5, 6, 7) == ("GET /index.html?a=1 HTTP/1.1", "200", "5",
+                                         "http://ref.example/", "tester/1")
+    assert m[1].group(3, 4, 6, 7) == ("GET /missing HTTP/1.1", "404", "-", "-")
+    assert m[2].group(3, 4, 5) == ("HEAD /index.html HTTP/1.1", "200", "0")
+
+
+def test_quotes_and_control_bytes_are_escaped(make_garcom, tmp_path):
+    log = str(tmp_path / "access.log")
+    g = make_garcom(server_extra='access_log = "%s";' % log)
+    g.write("index.html", "x")
+    g.start()
+    g.request(b'GET /x%22y HTTP/1.1\r\nHost: t\r\nUser-Agent: a" 200 0 "forged\\\r\n\r\n')
+    lines = read_lines(log, 1)
+    assert len(lines) == 1
+    assert lines[0].endswith('"a\\x22 200 0 \\x22forged\\x5C"')
+    assert LINE.match(lines[0])
+
+
+def test_sigusr1_reopens_the_log_after_rotation(make_garcom, tmp_path):
+    log = str(tmp_path / "access.log")
+    g = make_garcom(server_extra='access_log = "%s";' % log)
+    g.write("index.html", "x")
+    g.start()
+    g.request(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n")
+    read_lines(log, 1)
+    os.rename(log, log + ".1")
+    g.proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.3)
+    g.request(b"GET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+    lines = read_lines(log, 1)
+    assert "GET /second" in lines[0]
+    with open(log + ".1") as f:
+        old = f.read()
+    assert "GET /first" in old and "GET /second" not in old
+
+
+def test_access_log_off_writes_nothing(make_garcom, tmp_path):
+    g = make_garcom(server_extra='access_log = "off";')
+    g.write("index.html", "x")
+    g.start()
+    g.request(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert not [f for f in os.listdir(g.tmp) if "access" in f]
