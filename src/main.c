@@ -80,7 +80,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "garcom: cannot open error log %s: %s\n", cfg->error_log, strerror(-r));
 		return 1;
 	}
-	int status = master_run(cfg, pid_file);
-	config_free(cfg);
-	return status;
+	return master_run(cfg, pid_file); /* it owns cfg from here */
 }

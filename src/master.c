@@ -1,6 +1,8 @@
-/* master: owns the listening sockets (one SO_REUSEPORT socket per worker
- * per address), forks the workers and supervises them: a worker that dies
- * is replaced, with a back-off if it keeps dying. Knows nothing of HTTP. */
+/* master: owns the listening sockets (SO_REUSEPORT: at least one socket per
+ * worker per address), forks the workers and supervises them: a worker that
+ * dies is replaced, with a back-off if it keeps dying. SIGHUP starts a new
+ * generation on the same sockets and drains the old one once the new one
+ * serves. Knows nothing of HTTP. */
 #include "master.h"
 
 #include <errno.h>
@@ -30,16 +32,28 @@ struct slot {
 	uint64_t respawn_at_ms; /* 0: not waiting */
 };
 
+/* One listen address and its sockets. Worker i of n takes the sockets k
+ * with k % n == i, so when the number of workers shrinks no socket (and
+ * no connection waiting in its queue) is dropped. */
+struct lsock {
+	struct config_listen addr; /* a copy: it outlives its configuration */
+	int *fds;
+	unsigned nfds;
+};
+
 struct master {
-	const struct config *cfg;
+	struct config *cfg; /* the current generation's */
 	unsigned nworkers;
-	const struct config_listen **addrs;
-	size_t naddrs;
-	int *fds; /* fds[a * nworkers + w] */
-	struct slot *slots;
+	struct lsock *socks;
+	size_t nsocks;
+	struct slot *slots; /* the current generation */
+	pid_t *old;         /* earlier generations, draining */
+	size_t nold;
 	pid_t pid;
-	int ready_pipe[2]; /* workers write a byte each once they serve */
-	unsigned ready;    /* bytes read so far */
+	int ready_pipe[2];  /* workers write a byte each once they serve */
+	unsigned ready;     /* bytes read for the current generation */
+	bool reloading;     /* the old generation waits for the new to serve */
+	sigset_t mask;      /* the signal mask workers start with */
 };
 
 static uint64_t now_ms(void)
@@ -55,30 +69,6 @@ unsigned master_worker_count(const struct config *cfg)
 		return cfg->workers;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (unsigned)n : 1;
-}
-
-/* Distinct listen addresses of all servers, in config order. */
-static int collect_addrs(struct master *m)
-{
-	const struct config *cfg = m->cfg;
-	size_t cap = 0;
-	for (size_t s = 0; s < cfg->nservers; s++)
-		cap += cfg->servers[s].nlistens;
-	m->addrs = calloc(cap ? cap : 1, sizeof *m->addrs);
-	if (!m->addrs)
-		return -1;
-	for (size_t s = 0; s < cfg->nservers; s++) {
-		for (size_t k = 0; k < cfg->servers[s].nlistens; k++) {
-			const struct config_listen *a = &cfg->servers[s].listens[k];
-			size_t i;
-			for (i = 0; i < m->naddrs; i++)
-				if (config_listen_equal(m->addrs[i], a))
-					break;
-			if (i == m->naddrs)
-				m->addrs[m->naddrs++] = a;
-		}
-	}
-	return 0;
 }
 
 static int open_socket(const struct config_listen *a)
@@ -104,43 +94,99 @@ static int open_socket(const struct config_listen *a)
 	return fd;
 }
 
-static int open_sockets(struct master *m)
+static void free_socks(struct lsock *socks, size_t n, bool close_fds)
 {
-	m->fds = calloc(m->naddrs * m->nworkers, sizeof *m->fds);
-	if (!m->fds)
+	for (size_t i = 0; socks && i < n; i++) {
+		for (unsigned k = 0; close_fds && k < socks[i].nfds; k++)
+			close(socks[i].fds[k]);
+		free(socks[i].fds);
+	}
+	free(socks);
+}
+
+static struct lsock *find_sock(struct lsock *socks, size_t n, const struct config_listen *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (config_listen_equal(&socks[i].addr, a))
+			return &socks[i];
+	return NULL;
+}
+
+/* The sockets cfg needs for nworkers: those the master has for an address
+ * are kept, more are opened where needed. On failure nothing changes. */
+static int build_socks(struct master *m, const struct config *cfg, unsigned nworkers,
+		       struct lsock **out, size_t *nout)
+{
+	size_t cap = 0, n = 0;
+	for (size_t s = 0; s < cfg->nservers; s++)
+		cap += cfg->servers[s].nlistens;
+	struct lsock *socks = calloc(cap + 1, sizeof *socks);
+	if (!socks)
 		return -1;
-	for (size_t a = 0; a < m->naddrs; a++) {
-		for (unsigned w = 0; w < m->nworkers; w++) {
-			int fd = open_socket(m->addrs[a]);
-			if (fd < 0) {
-				log_error("cannot listen on %s: %s", m->addrs[a]->text, strerror(-fd));
-				return -1;
+	for (size_t s = 0; s < cfg->nservers; s++) {
+		for (size_t k = 0; k < cfg->servers[s].nlistens; k++) {
+			const struct config_listen *a = &cfg->servers[s].listens[k];
+			if (find_sock(socks, n, a))
+				continue;
+			struct lsock *ls = &socks[n++];
+			ls->addr = *a;
+			struct lsock *have = find_sock(m->socks, m->nsocks, a);
+			unsigned keep = have ? have->nfds : 0;
+			unsigned total = keep > nworkers ? keep : nworkers;
+			ls->fds = calloc(total, sizeof *ls->fds);
+			if (!ls->fds)
+				goto fail;
+			for (unsigned i = 0; i < keep; i++)
+				ls->fds[ls->nfds++] = have->fds[i];
+			while (ls->nfds < total) {
+				int fd = open_socket(a);
+				if (fd < 0) {
+					log_error("cannot listen on %s: %s", a->text, strerror(-fd));
+					goto fail;
+				}
+				ls->fds[ls->nfds++] = fd;
 			}
-			m->fds[a * m->nworkers + w] = fd;
 		}
 	}
+	*out = socks;
+	*nout = n;
 	return 0;
+fail:
+	/* Close only what was opened here; kept sockets stay the master's. */
+	for (size_t i = 0; i < n; i++) {
+		struct lsock *have = find_sock(m->socks, m->nsocks, &socks[i].addr);
+		for (unsigned k = have ? have->nfds : 0; k < socks[i].nfds; k++)
+			close(socks[i].fds[k]);
+	}
+	free_socks(socks, n, false);
+	return -1;
 }
 
 static int worker_main(struct master *m, unsigned id)
 {
-	int *mine = calloc(m->naddrs ? m->naddrs : 1, sizeof *mine);
-	if (!mine)
+	size_t total = 0;
+	for (size_t a = 0; a < m->nsocks; a++)
+		total += m->socks[a].nfds;
+	int *mine = calloc(total + 1, sizeof *mine);
+	const struct config_listen **addrs = calloc(total + 1, sizeof *addrs);
+	if (!mine || !addrs)
 		return 1;
-	for (size_t a = 0; a < m->naddrs; a++) {
-		for (unsigned w = 0; w < m->nworkers; w++) {
-			int fd = m->fds[a * m->nworkers + w];
-			if (w == id)
-				mine[a] = fd;
-			else
-				close(fd);
+	size_t n = 0;
+	for (size_t a = 0; a < m->nsocks; a++) {
+		for (unsigned k = 0; k < m->socks[a].nfds; k++) {
+			if (k % m->nworkers == id) {
+				mine[n] = m->socks[a].fds[k];
+				addrs[n++] = &m->socks[a].addr;
+			} else {
+				close(m->socks[a].fds[k]);
+			}
 		}
 	}
 	close(m->ready_pipe[0]);
-	return worker_run(m->cfg, (int)id, mine, m->addrs, m->naddrs, m->ready_pipe[1]);
+	return worker_run(m->cfg, (int)id, mine, addrs, n, m->ready_pipe[1]);
 }
 
-static void spawn(struct master *m, unsigned id, const sigset_t *old)
+static void spawn(struct master *m, unsigned id)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -154,7 +200,7 @@ static void spawn(struct master *m, unsigned id, const sigset_t *old)
 		if (getppid() != m->pid)
 			_exit(1);
 		signal(SIGHUP, SIG_IGN);
-		sigprocmask(SIG_SETMASK, old, NULL);
+		sigprocmask(SIG_SETMASK, &m->mask, NULL);
 		_exit(worker_main(m, id));
 	}
 	m->slots[id].pid = pid;
@@ -163,11 +209,26 @@ static void spawn(struct master *m, unsigned id, const sigset_t *old)
 	log_debug("worker %u started, pid %d", id, (int)pid);
 }
 
+/* A worker of an earlier generation exited: forget it. */
+static bool reap_old(struct master *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->nold; i++) {
+		if (m->old[i] == pid) {
+			m->old[i] = m->old[--m->nold];
+			log_debug("worker of an earlier generation (pid %d) exited", (int)pid);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void reap(struct master *m, bool stopping)
 {
 	int st;
 	pid_t pid;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (reap_old(m, pid))
+			continue;
 		for (unsigned i = 0; i < m->nworkers; i++) {
 			struct slot *s = &m->slots[i];
 			if (s->pid != pid)
@@ -197,33 +258,33 @@ static void reap(struct master *m, bool stopping)
 
 static unsigned running(const struct master *m)
 {
-	unsigned n = 0;
+	unsigned n = (unsigned)m->nold;
 	for (unsigned i = 0; i < m->nworkers; i++)
 		n += m->slots[i].pid != 0;
 	return n;
 }
 
+static void signal_pid(pid_t pid, int sig)
+{
+	if (kill(pid, sig) < 0)
+		log_error("cannot signal worker pid %d: %s", (int)pid, strerror(errno));
+}
+
 static void signal_workers(struct master *m, int sig)
 {
 	for (unsigned i = 0; i < m->nworkers; i++)
-		if (m->slots[i].pid && kill(m->slots[i].pid, sig) < 0)
-			log_error("cannot signal worker %u (pid %d): %s", i, (int)m->slots[i].pid,
-				  strerror(errno));
-}
-
-static void close_sockets(struct master *m)
-{
-	for (size_t i = 0; m->fds && i < m->naddrs * m->nworkers; i++)
-		if (m->fds[i] >= 0) {
-			close(m->fds[i]);
-			m->fds[i] = -1;
-		}
+		if (m->slots[i].pid)
+			signal_pid(m->slots[i].pid, sig);
+	for (size_t i = 0; i < m->nold; i++)
+		signal_pid(m->old[i], sig);
 }
 
 static void stop_workers(struct master *m, int sig, const sigset_t *wait_set)
 {
 	/* New connections are refused from now on, not queued to be reset. */
-	close_sockets(m);
+	free_socks(m->socks, m->nsocks, true);
+	m->socks = NULL;
+	m->nsocks = 0;
 	signal_workers(m, sig);
 	/* The workers keep the same deadline; this one is the backstop. */
 	uint64_t deadline = now_ms() + m->cfg->timeouts.shutdown_ms + 1000;
@@ -269,7 +330,17 @@ static int write_pid_file(const char *path)
 	return 0;
 }
 
-/* READY=1 for systemd once every first-generation worker serves. */
+/* The old generation drains once every worker of the new one serves. */
+static void retire_old(struct master *m)
+{
+	for (size_t i = 0; i < m->nold; i++)
+		signal_pid(m->old[i], SIGTERM);
+	m->reloading = false;
+	log_info("reload done: %u worker%s of the new generation serve; the old one drains",
+		 m->nworkers, m->nworkers == 1 ? "" : "s");
+}
+
+/* READY=1 for systemd once every worker of the current generation serves. */
 static void check_ready(struct master *m)
 {
 	char buf[64];
@@ -278,21 +349,101 @@ static void check_ready(struct master *m)
 		return;
 	while ((n = read(m->ready_pipe[0], buf, sizeof buf)) > 0)
 		m->ready += (unsigned)n;
-	if (m->ready >= m->nworkers) {
-		char state[128];
-		snprintf(state, sizeof state, "READY=1\nSTATUS=serving: %u worker%s, %zu address%s",
-			 m->nworkers, m->nworkers == 1 ? "" : "s", m->naddrs,
-			 m->naddrs == 1 ? "" : "es");
-		notify_send(state);
-		log_info("all %u workers serve", m->nworkers);
-	}
+	if (m->ready < m->nworkers)
+		return;
+	if (m->reloading)
+		retire_old(m);
+	char state[128];
+	snprintf(state, sizeof state, "READY=1\nSTATUS=serving: %u worker%s, %zu address%s",
+		 m->nworkers, m->nworkers == 1 ? "" : "s", m->nsocks, m->nsocks == 1 ? "" : "es");
+	notify_send(state);
+	log_info("all %u workers serve", m->nworkers);
 }
 
-int master_run(const struct config *cfg, const char *pid_file)
+/* Configuration errors go to the error log, one line each. */
+static struct config *load_logged(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *errs = open_memstream(&text, &len);
+	if (!errs)
+		return NULL;
+	struct config *cfg = NULL;
+	int n = config_load(path, &cfg, errs);
+	fclose(errs);
+	for (char *line = text, *end; n && line && *line; line = end) {
+		end = strchr(line, '\n');
+		if (end)
+			*end++ = 0;
+		log_error("%s", line);
+	}
+	free(text);
+	return n ? NULL : cfg;
+}
+
+/* SIGHUP: a new configuration, new workers on the same sockets, then the
+ * old workers drain. An invalid configuration changes nothing. */
+static void reload(struct master *m)
+{
+	char usec[64];
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(usec, sizeof usec, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	notify_send(usec);
+	struct config *cfg = load_logged(m->cfg->path);
+	if (!cfg) {
+		log_error("reload: %s is not valid; still serving the previous configuration",
+			  m->cfg->path);
+		notify_send("READY=1\nSTATUS=reload failed: configuration errors");
+		return;
+	}
+	unsigned n = master_worker_count(cfg);
+	struct lsock *socks;
+	size_t nsocks;
+	struct slot *slots = calloc(n, sizeof *slots);
+	pid_t *old = realloc(m->old, (m->nold + m->nworkers + 1) * sizeof *old);
+	if (old)
+		m->old = old;
+	if (!slots || !old || build_socks(m, cfg, n, &socks, &nsocks) < 0) {
+		log_error("reload failed; still serving the previous configuration");
+		free(slots);
+		config_free(cfg);
+		notify_send("READY=1\nSTATUS=reload failed");
+		return;
+	}
+	/* Sockets of addresses no longer listened on: the old workers hold
+	 * their own copies until they have drained. */
+	for (size_t i = 0; i < m->nsocks; i++)
+		if (!find_sock(socks, nsocks, &m->socks[i].addr))
+			for (unsigned k = 0; k < m->socks[i].nfds; k++)
+				close(m->socks[i].fds[k]);
+	free_socks(m->socks, m->nsocks, false);
+	m->socks = socks;
+	m->nsocks = nsocks;
+	for (unsigned i = 0; i < m->nworkers; i++)
+		if (m->slots[i].pid)
+			m->old[m->nold++] = m->slots[i].pid;
+	free(m->slots);
+	config_free(m->cfg); /* the old workers have their own copy */
+	m->cfg = cfg;
+	m->nworkers = n;
+	m->slots = slots;
+	m->ready = 0;
+	m->reloading = true;
+	int r = log_open(cfg->error_log, cfg->log_level);
+	if (r < 0)
+		log_error("error log %s: %s", cfg->error_log, strerror(-r));
+	log_info("reload: starting %u worker%s with the new configuration", n, n == 1 ? "" : "s");
+	for (unsigned i = 0; i < n; i++)
+		spawn(m, i);
+}
+
+int master_run(struct config *cfg, const char *pid_file)
 {
 	struct master m = { .cfg = cfg, .pid = getpid() };
 	m.nworkers = cfg->master_process ? master_worker_count(cfg) : 1;
-	if (collect_addrs(&m) < 0 || open_sockets(&m) < 0)
+	if (build_socks(&m, cfg, m.nworkers, &m.socks, &m.nsocks) < 0)
 		return 1;
 	if (!pid_file)
 		pid_file = cfg->pid_file;
@@ -304,15 +455,22 @@ int master_run(const struct config *cfg, const char *pid_file)
 		}
 	}
 	log_info("garcom started: %u worker%s on %zu address%s", m.nworkers,
-		 m.nworkers == 1 ? "" : "s", m.naddrs, m.naddrs == 1 ? "" : "es");
+		 m.nworkers == 1 ? "" : "s", m.nsocks, m.nsocks == 1 ? "" : "es");
 	if (!cfg->master_process) {
-		int st = worker_run(cfg, 0, m.fds, m.addrs, m.naddrs, -1);
+		const struct config_listen *addrs[m.nsocks + 1];
+		int fds[m.nsocks + 1];
+		for (size_t i = 0; i < m.nsocks; i++) {
+			addrs[i] = &m.socks[i].addr;
+			fds[i] = m.socks[i].fds[0];
+		}
+		int st = worker_run(cfg, 0, fds, addrs, m.nsocks, -1);
 		if (pid_file)
 			unlink(pid_file);
+		config_free(cfg);
 		return st;
 	}
 
-	sigset_t set, old;
+	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
@@ -320,15 +478,14 @@ int master_run(const struct config *cfg, const char *pid_file)
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	sigprocmask(SIG_BLOCK, &set, &m.mask);
 
 	m.slots = calloc(m.nworkers, sizeof *m.slots);
 	if (!m.slots || pipe2(m.ready_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
 	for (unsigned i = 0; i < m.nworkers; i++)
-		spawn(&m, i, &old);
+		spawn(&m, i);
 
-	int status = 0;
 	for (;;) {
 		/* Wake for signals, or for the next delayed respawn. */
 		uint64_t next = UINT64_MAX, now = now_ms();
@@ -336,7 +493,7 @@ int master_run(const struct config *cfg, const char *pid_file)
 			struct slot *s = &m.slots[i];
 			if (!s->pid && s->respawn_at_ms) {
 				if (s->respawn_at_ms <= now)
-					spawn(&m, i, &old);
+					spawn(&m, i);
 				else if (s->respawn_at_ms < next)
 					next = s->respawn_at_ms;
 			}
@@ -361,7 +518,8 @@ int master_run(const struct config *cfg, const char *pid_file)
 			stop_workers(&m, SIGKILL, &set);
 			break;
 		} else if (sig == SIGHUP) {
-			log_warn("SIGHUP: reloading is not supported yet; restart to apply changes");
+			log_info("SIGHUP: reloading %s", m.cfg->path);
+			reload(&m);
 		} else if (sig == SIGUSR1) {
 			log_reopen();
 			signal_workers(&m, SIGUSR1);
@@ -370,5 +528,8 @@ int master_run(const struct config *cfg, const char *pid_file)
 	if (pid_file)
 		unlink(pid_file);
 	log_info("garcom stopped");
-	return status;
+	free(m.slots);
+	free(m.old);
+	config_free(m.cfg);
+	return 0;
 }

@@ -7,8 +7,10 @@
 /* Workers that `workers = "auto"` (or a number) means on this machine. */
 unsigned master_worker_count(const struct config *cfg);
 
-/* Open the sockets, start the workers, supervise until told to stop.
- * pid_file (from -p) overrides the config's. Returns the exit status. */
-int master_run(const struct config *cfg, const char *pid_file);
+/* Open the sockets, start the workers, supervise until told to stop;
+ * SIGHUP reloads cfg->path. Takes cfg (and frees it, or the configuration
+ * that replaced it). pid_file (from -p) overrides the config's. Returns the
+ * exit status. */
+int master_run(struct config *cfg, const char *pid_file);
 
 #endif

@@ -256,7 +256,7 @@ static void signal_ready(struct np_source *src)
 			route_reopen_logs(w->routes);
 			break;
 		case SIGHUP: /* only reaches a worker running without a master */
-			log_warn("SIGHUP: reloading is not supported yet; restart to apply changes");
+			log_warn("SIGHUP: reloading needs master_process = true; restart to apply changes");
 			break;
 		case SIGINT:
 			w->stop = true;

@@ -60,3 +60,16 @@ def test_abstract_notify_socket_is_understood(make_garcom):
     g.proc = subprocess.Popen([BINARY, "-c", g.conf], stdin=subprocess.DEVNULL, env=env)
     assert sock.recv(4096).decode().startswith("READY=1\n")
     sock.close()
+
+
+def test_reload_sends_reloading_then_ready(make_garcom, tmp_path):
+    g = make_garcom(workers=1)
+    g.write("index.html", "hi")
+    sock = start_with_notify(g, tmp_path)
+    assert sock.recv(4096).decode().startswith("READY=1\n")
+    g.proc.send_signal(signal.SIGHUP)
+    msg = sock.recv(4096).decode()
+    assert msg.startswith("RELOADING=1\nMONOTONIC_USEC=")
+    assert int(msg.split("MONOTONIC_USEC=")[1]) > 0
+    assert sock.recv(4096).decode().startswith("READY=1\n")
+    sock.close()
