@@ -118,17 +118,18 @@ static void put_target(struct writer *w, const struct proxy_loc *pl,
 	const char *t = req->buf + req->target.off;
 	size_t n = req->target.len;
 	/* absolute-form: the upstream gets origin-form. */
-	if (n >= 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
-		const char *s = memchr(t + 8, '/', n - 8);
-		const char *q = memchr(t + 8, '?', n - 8);
+	size_t skip = n >= 8 && strncasecmp(t, "https://", 8) == 0  ? 8
+		      : n >= 7 && strncasecmp(t, "http://", 7) == 0 ? 7
+								     : 0;
+	if (skip) {
+		const char *s = memchr(t + skip, '/', n - skip);
+		const char *q = memchr(t + skip, '?', n - skip);
 		if (q && (!s || q < s))
 			s = q;
-		size_t rest = s ? (size_t)(t + n - s) : 0;
-		t = s ? s : "/";
-		n = s ? rest : 1;
-		if (*t == '?') {
-			put(w, "/", 1);
-		}
+		if ((!s || *s == '?') && !pl->cfg->proxy_path)
+			put(w, "/", 1); /* "http://host" or "http://host?q" */
+		n = s ? (size_t)(t + n - s) : 0;
+		t = s ? s : t;
 	}
 	const char *path = pl->cfg->proxy_path;
 	if (!path) { /* the URI passes unchanged */
