@@ -142,3 +142,88 @@ def test_no_request_is_lost_across_reloads(make_garcom):
     assert errors == []
     assert done[0] > 100
     assert g.log_text().count("reload done") == 3
+
+
+class KeepAliveClient:
+    """One keep-alive connection; a request that got no byte of its answer
+    on a connection the server closed may be retried on a new one, as a
+    browser does. Anything else is a failure."""
+
+    def __init__(self, port):
+        self.port = port
+        self.sock = None
+
+    def _connect(self):
+        self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
+    def get(self, want):
+        for _ in range(3):
+            if self.sock is None:
+                self._connect()
+            self.sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise ConnectionResetError("closed")
+                    data += chunk
+            except (ConnectionResetError, BrokenPipeError):
+                if data:
+                    raise  # a partial answer: a real failure
+                self.sock.close()
+                self.sock = None
+                continue  # closed while idle: retry on a new connection
+            head, rest = data.split(b"\r\n\r\n", 1)
+            n = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+            while len(rest) < n:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("body cut short")
+                rest += chunk
+            assert rest == want
+            if b"Connection: close" in head:
+                self.sock.close()
+                self.sock = None
+            return
+        raise AssertionError("no answer after retries")
+
+
+def test_ten_reloads_under_load_lose_no_request(make_garcom):
+    g = make_garcom(workers=1)
+    want = b"y" * 512
+    g.write("index.html", want)
+    g.start()
+    stop = threading.Event()
+    counts, failures = [0] * 32, []
+
+    def run(i):
+        c = KeepAliveClient(g.port)
+        while not stop.is_set():
+            try:
+                c.get(want)
+                counts[i] += 1
+            except Exception as e:  # noqa: BLE001 - every failure counts
+                failures.append(repr(e))
+                c.sock = None
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(32)]
+    for t in threads:
+        t.start()
+    workers = 1
+    for _ in range(10):
+        time.sleep(2.0)
+        new = 2 if workers == 1 else 1
+        rewrite(g, "workers = %d;" % workers, "workers = %d;" % new)
+        workers = new
+        g.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    total = sum(counts)
+    print("requests: %d, failures: %d" % (total, len(failures)))
+    assert failures == []
+    assert total > 1000
+    assert g.log_text().count("reload done") == 10
+    assert wait_for(lambda: len(alive_children(g)) == workers)
