@@ -12,7 +12,7 @@ config.mk src/build.h: configure VERSION
 	./configure
 
 SRC = src/main.c src/master.c src/worker.c src/log.c src/config.c src/config_value.c src/config_schema.c src/config_dump.c \
-	src/config_mime.c \
+	src/config_mime.c src/sites.c \
 	src/coro.c src/timer.c src/netpoll.c src/conn.c src/http.c \
 	src/date.c src/mime.c src/static.c src/path.c src/route.c src/filecache.c \
 	src/autoindex.c src/proxy.c src/upstream.c src/notify.c src/accesslog.c
@@ -48,14 +48,15 @@ src/llhttp/%.o: $(LLHTTP_SRC)/%.c config.mk
 
 # ---- tests -------------------------------------------------------------
 UNIT = tests/unit/test_coro tests/unit/test_timer tests/unit/test_netpoll \
-	tests/unit/test_config tests/unit/test_path
+	tests/unit/test_config tests/unit/test_path tests/unit/test_sites
 CORO_OBJ = src/coro.o src/coro_$(ARCH).o
 NET_OBJ = src/timer.o src/netpoll.o src/conn.o src/log.o $(CORO_OBJ)
 
 tests/unit/test_coro: tests/unit/test_coro.c $(CORO_OBJ)
 tests/unit/test_timer: tests/unit/test_timer.c src/timer.o
 tests/unit/test_netpoll: tests/unit/test_netpoll.c $(NET_OBJ)
-tests/unit/test_config: tests/unit/test_config.c src/config.o src/config_value.o src/config_schema.o src/config_dump.o src/config_mime.o
+tests/unit/test_config: tests/unit/test_config.c src/config.o src/config_value.o src/config_schema.o src/config_dump.o src/config_mime.o src/sites.o
+tests/unit/test_sites: tests/unit/test_sites.c src/config.o src/config_value.o src/config_schema.o src/config_dump.o src/config_mime.o src/sites.o
 tests/unit/test_path: tests/unit/test_path.c src/path.o src/date.o src/mime.o
 $(UNIT):
 	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $^ $(LIBS) $(CMOCKA_LIBS)

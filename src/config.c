@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* asprintf, memmem, strchrnul */
 #endif
 #include "config_walk.h"
+#include "sites.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -615,6 +616,8 @@ int config_load(const char *path, struct config **out, FILE *errors)
 	root = config_root_setting(&ld.lc);
 	number(root, 0);
 	config_walk(&ld, root, &config_root_schema, ld.cfg);
+	/* site files add servers: before the checks that need them all */
+	config_read_sites(&ld, config_setting_get_member(root, "sites"));
 	config_check_file(&ld, root);
 out:
 	n = print_errors(&ld, errors);

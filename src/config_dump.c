@@ -292,7 +292,15 @@ void config_dump(const struct config *cfg, FILE *out)
 	put_optional(out, "pid_file", cfg->pid_file);
 	put_optional(out, "error_log", cfg->error_log);
 	fprintf(out, "log_level = \"%s\";\n", levels[cfg->log_level]);
-	put_optional(out, "sites", cfg->sites);
+	if (cfg->sites) {
+		/* Their servers are printed with the others below: loading this
+		 * output must not read the site files a second time. */
+		fputs("# sites = ", out);
+		put_string(out, cfg->sites);
+		fputs(";  (merged below)\n", out);
+	} else {
+		put_optional(out, "sites", cfg->sites);
+	}
 	fprintf(out, "file_cache_entries = %u;\nfile_cache_valid = ",
 		cfg->file_cache_entries);
 	put_duration(out, cfg->file_cache_valid_ms);

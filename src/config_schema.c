@@ -295,7 +295,7 @@ static const config_setting_t *entry(const config_setting_t *s, int i)
 	return config_setting_get_elem(s, (unsigned)i);
 }
 
-static int add_string(struct loader *ld, char ***v, size_t *n, const char *s)
+int config_add_string(struct loader *ld, char ***v, size_t *n, const char *s)
 {
 	char **p = config_grow(ld, *v, n, sizeof(**v));
 
@@ -309,7 +309,7 @@ static int add_string(struct loader *ld, char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-static int add_listen(struct loader *ld, struct config_listen **v, size_t *n,
+int config_add_listen(struct loader *ld, struct config_listen **v, size_t *n,
 		      const struct config_listen *l)
 {
 	struct config_listen *p;
@@ -343,12 +343,12 @@ static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
 				    "invalid listen address '%s' (expected IP:PORT, "
 				    "[IPv6]:PORT, *:PORT or PORT, port 1-65535)",
 				    text);
-		else if (add_listen(ld, &srv->listens, &srv->nlistens, &l) > 0)
+		else if (config_add_listen(ld, &srv->listens, &srv->nlistens, &l) > 0)
 			config_fail(ld, s, "duplicate listen address '%s'", text);
 	}
 }
 
-static bool has_name(char **names, size_t n, const char *name)
+bool config_has_name(char **names, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(names[i], name) == 0)
@@ -368,9 +368,9 @@ static void set_server_names(struct loader *ld, const config_setting_t *s, void 
 
 		if (*name == '\0')
 			config_fail(ld, s, "'%s' must not hold an empty name", k->name);
-		else if (has_name(srv->names, srv->nnames, name))
+		else if (config_has_name(srv->names, srv->nnames, name))
 			config_fail(ld, s, "duplicate server name '%s'", name);
-		else if (add_string(ld, &srv->names, &srv->nnames, name) < 0)
+		else if (config_add_string(ld, &srv->names, &srv->nnames, name) < 0)
 			return;
 	}
 }
@@ -389,7 +389,7 @@ static void set_index(struct loader *ld, const config_setting_t *s, void *obj,
 		if (*name == '\0' || strchr(name, '/') != NULL)
 			config_fail(ld, s, "index '%s' must be a file name, without '/'",
 				    name);
-		else if (add_string(ld, &srv->index, &srv->nindex, name) < 0)
+		else if (config_add_string(ld, &srv->index, &srv->nindex, name) < 0)
 			return;
 	}
 }
@@ -397,7 +397,7 @@ static void set_index(struct loader *ld, const config_setting_t *s, void *obj,
 /* "/a/./b//../c" -> "/a/c", in place; path starts with '/'. Lexical, like
  * the rest of the file: a root that is a symbolic link stays one, so a
  * deployment that switches the link is followed. */
-static void normalize(char *path)
+void config_normalize_path(char *path)
 {
 	char *w = path;
 	const char *r = path;
@@ -454,7 +454,7 @@ static void set_root(struct loader *ld, const config_setting_t *s, void *obj,
 		ld->oom = true;
 		return;
 	}
-	normalize(abs);
+	config_normalize_path(abs);
 	/* Kept even when wrong, so that it does not also count as missing. */
 	free(*root);
 	*root = abs;
@@ -572,7 +572,7 @@ static void set_follow_symlinks(struct loader *ld, const config_setting_t *s, vo
 
 #define BLANKS " \t\r\n\v\f"
 
-static bool has_status(const struct config_server *srv, int status)
+bool config_has_status(const struct config_server *srv, int status)
 {
 	for (size_t i = 0; i < srv->nerror_pages; i++) {
 		if (srv->error_pages[i].status == status)
@@ -625,7 +625,7 @@ static void add_error_page(struct loader *ld, const config_setting_t *e,
 	for (size_t i = 0; i + 1 < ntok; i++) {
 		size_t digits = strspn(tok[i], "0123456789");
 		int status = digits == 3 && tok[i][3] == '\0' ? atoi(tok[i]) : 0;
-		bool twice = has_status(srv, status);
+		bool twice = config_has_status(srv, status);
 
 		for (size_t j = 0; j < i && !twice; j++)
 			twice = strcmp(tok[j], tok[i]) == 0;
@@ -703,7 +703,7 @@ static void set_mime_types(struct loader *ld, const config_setting_t *s, void *o
 		ld->oom = true;
 		return;
 	}
-	normalize(path);
+	config_normalize_path(path);
 	free(*(char **)field(obj, k));
 	*(char **)field(obj, k) = path;
 	config_read_mime_types(ld, s, path);
@@ -748,7 +748,7 @@ static void set_upstream_name(struct loader *ld, const config_setting_t *s, void
 	store_string(ld, obj, k, v);
 }
 
-static bool is_wildcard(const struct config_listen *l)
+bool config_is_wildcard(const struct config_listen *l)
 {
 	if (l->addr.ss_family == AF_INET)
 		return ((const struct sockaddr_in *)(const void *)&l->addr)
@@ -771,7 +771,7 @@ static int add_upstream_server(struct loader *ld, struct config_upstream *up,
 {
 	size_t n = up->nservers;
 	unsigned *w;
-	int r = add_listen(ld, &up->servers, &up->nservers, l);
+	int r = config_add_listen(ld, &up->servers, &up->nservers, l);
 
 	if (r != 0)
 		return r;
@@ -849,7 +849,7 @@ static void add_upstream_address(struct loader *ld, const config_setting_t *s,
 
 	if (config_parse_listen(text, &l) < 0)
 		resolve_upstream(ld, s, up, text, weight);
-	else if (is_wildcard(&l))
+	else if (config_is_wildcard(&l))
 		config_fail(ld, s, "upstream server '%s' must name a host, not a wildcard",
 			    text);
 	else if (add_upstream_server(ld, up, &l, weight) > 0)
@@ -979,7 +979,7 @@ static void proxy_url(struct loader *ld, const config_setting_t *s,
 	ld->nimplicit++;
 	snprintf(port, sizeof(port), "%u", u.port);
 	if (config_parse_listen(text, &l) == 0) { /* a literal */
-		if (is_wildcard(&l))
+		if (config_is_wildcard(&l))
 			config_fail(ld, s, "proxy '%s' must name a host, not a wildcard",
 				    url);
 		else
@@ -1174,7 +1174,7 @@ static void check_names(struct loader *ld, const config_setting_t *s,
 				    "first is at %s:%d)",
 				    l->text, o->file, o->line);
 		for (size_t i = 0; i < srv->nnames; i++) {
-			if (has_name(o->names, o->nnames, srv->names[i]))
+			if (config_has_name(o->names, o->nnames, srv->names[i]))
 				config_fail(ld, names,
 					    "duplicate server name '%s' on %s (also at "
 					    "%s:%d)",
@@ -1194,7 +1194,7 @@ static void finish_server(struct loader *ld, const config_setting_t *s, void *pa
 	bool catch_all = false;
 
 	if (config_setting_get_member(s, "index") == NULL)
-		add_string(ld, &srv->index, &srv->nindex, "index.html");
+		config_add_string(ld, &srv->index, &srv->nindex, "index.html");
 	for (size_t i = 0; i < srv->nlocations; i++) {
 		const struct config_location *loc = &srv->locations[i];
 

@@ -98,6 +98,14 @@ void config_walk(struct loader *ld, const config_setting_t *g, const struct sche
 		 void *obj);
 void config_check_file(struct loader *ld, const config_setting_t *root);
 void config_free_upstream(struct config_upstream *up);
+/* config_schema.c helpers, shared with sites.c (site files). */
+void config_normalize_path(char *path);
+bool config_has_name(char **names, size_t n, const char *name);
+int config_add_string(struct loader *ld, char ***v, size_t *n, const char *s);
+int config_add_listen(struct loader *ld, struct config_listen **v, size_t *n,
+		      const struct config_listen *l);
+bool config_is_wildcard(const struct config_listen *l);
+bool config_has_status(const struct config_server *srv, int status);
 /* config_mime.c: read the mime_types file at path (set at s) into cfg. */
 void config_read_mime_types(struct loader *ld, const config_setting_t *s, const char *path);
 

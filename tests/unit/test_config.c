@@ -1754,7 +1754,9 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 	assert_optional_equal(a->pid_file, b->pid_file);
 	assert_string_equal(a->error_log, b->error_log);
 	assert_int_equal(a->log_level, b->log_level);
-	assert_optional_equal(a->sites, b->sites);
+	/* -T prints the site files' servers with the others and leaves the
+	 * glob as a comment, so that loading it does not read them twice. */
+	assert_null(b->sites);
 	assert_memory_equal(&a->timeouts, &b->timeouts, sizeof(a->timeouts));
 	assert_int_equal(a->limits.max_connections, b->limits.max_connections);
 	assert_int_equal(a->limits.header_size, b->limits.header_size);
@@ -1847,6 +1849,18 @@ static char *dump_to(const struct config *cfg, const char *name)
 	return text;
 }
 
+/* Remove from text the line that starts with prefix, if any. */
+static void drop_line(char *text, const char *prefix)
+{
+	for (char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, prefix, strlen(prefix)) == 0) {
+			char *end = strchr(p, '\n');
+			memmove(p, end ? end + 1 : p + strlen(p), strlen(end ? end + 1 : p + strlen(p)) + 1);
+			return;
+		}
+	}
+}
+
 static void round_trip(const char *name)
 {
 	struct config *a, *b;
@@ -1863,6 +1877,10 @@ static void round_trip(const char *name)
 	/* and the dump of the reloaded model is the same text, but for its
 	 * first line that names the file */
 	second = dump_to(b, "dump2.conf");
+	/* The one line allowed to differ: the site glob, a comment in the
+	 * first dump, unset in the second. */
+	drop_line(first, "# sites");
+	drop_line(second, "# sites");
 	assert_string_equal(strchr(first, '\n'), strchr(second, '\n'));
 	free(first);
 	free(second);

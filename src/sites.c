@@ -1,0 +1,1098 @@
+/* sites: INI site files (one site per file, dropped in sites.d/) read with
+ * inih into the model of the main file. Each [server] is a server of
+ * cfg->servers and each [location PREFIX] a location of the [server] before
+ * it, checked with the rules of the main file; every error is told as
+ * "SITEFILE:LINE: message", all of them.
+ *
+ * inih 55 as Debian ships it is taken with care (DESIGN.md, section 6): its
+ * handler gets no line number and a line longer than its buffer is split
+ * without a word. So the file is read here, each line is measured and
+ * handed to inih by a reader of our own that counts lines, and the reader
+ * also classifies each line as inih will (section, key, continuation of the
+ * value before, comment) so that the handler knows where it is. Sections
+ * are parsed from the line itself: inih cuts their names at 49 bytes. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf, strndup */
+#endif
+#include "sites.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
+#include <ini.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BLANKS " \t\r\n\v\f"
+
+enum key_id {
+	K_LISTEN,
+	K_SERVER_NAME,
+	K_ROOT,
+	K_INDEX,
+	K_ACCESS_LOG,
+	K_DEFAULT,
+	K_ERROR_PAGE,
+	K_PRESERVE_HOST,
+	K_VIA,
+	K_EXPIRES_,
+	K_AUTOINDEX,
+	K_FOLLOW_SYMLINKS,
+	K_SERVE_DOTFILES,
+	K_PRECOMPRESSED,
+	K_PROXY,
+	K_EXACT,
+	NKEYS
+};
+
+#define IN_SRV 1u
+#define IN_LOC 2u
+
+static const struct site_key {
+	const char *name;
+	bool list;      /* may repeat and continue on indented lines */
+	unsigned where; /* IN_SRV, IN_LOC */
+} keys[NKEYS] = {
+	[K_LISTEN] = { "listen", true, IN_SRV },
+	[K_SERVER_NAME] = { "server_name", true, IN_SRV },
+	[K_ROOT] = { "root", false, IN_SRV | IN_LOC },
+	[K_INDEX] = { "index", true, IN_SRV },
+	[K_ACCESS_LOG] = { "access_log", false, IN_SRV },
+	[K_DEFAULT] = { "default", false, IN_SRV },
+	[K_ERROR_PAGE] = { "error_page", true, IN_SRV },
+	[K_PRESERVE_HOST] = { "preserve_host", false, IN_SRV | IN_LOC },
+	[K_VIA] = { "via", false, IN_SRV | IN_LOC },
+	[K_EXPIRES_] = { "expires", false, IN_SRV | IN_LOC },
+	[K_AUTOINDEX] = { "autoindex", false, IN_SRV | IN_LOC },
+	[K_FOLLOW_SYMLINKS] = { "follow_symlinks", false, IN_SRV | IN_LOC },
+	[K_SERVE_DOTFILES] = { "serve_dotfiles", false, IN_SRV | IN_LOC },
+	[K_PRECOMPRESSED] = { "precompressed", false, IN_SRV | IN_LOC },
+	[K_PROXY] = { "proxy", false, IN_LOC },
+	[K_EXACT] = { "exact", false, IN_LOC },
+};
+
+enum section { IN_NONE, IN_SERVER, IN_LOCATION, IN_BAD };
+
+struct site {
+	struct loader *ld;
+	const config_setting_t *at; /* the main file's `sites` */
+	const char *file;           /* interned in cfg->files */
+	char *dir;                  /* the file's directory, absolute */
+	const char *pos, *end;      /* what inih has not read yet */
+	int line;                   /* of the line last handed to inih */
+	bool cont;    /* that line continues the value of the key before */
+	bool named;   /* inih has a key to continue (its prev_name) */
+	bool dropped; /* a line was refused: its continuations are too */
+	enum section in;
+	bool has_server; /* this file has one: a location belongs to it */
+	size_t srv, loc; /* indexes of the current server and location */
+	int seen[2][NKEYS]; /* line of each key in the server, its location */
+	struct site_error {
+		int line;
+		size_t seq;
+		char *msg;
+	} *errs; /* told sorted by line once the file is read */
+	size_t nerrs;
+	int names_line, default_line;
+};
+
+static void fail(struct site *st, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail(struct site *st, int line, const char *fmt, ...)
+{
+	struct site_error *e;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		st->ld->oom = true;
+		msg = NULL;
+	}
+	va_end(ap);
+	if (msg == NULL)
+		return;
+	e = config_grow(st->ld, st->errs, &st->nerrs, sizeof(*e));
+	if (e == NULL) {
+		free(msg);
+		return;
+	}
+	st->errs = e;
+	e[st->nerrs] = (struct site_error){ line, st->nerrs, msg };
+	st->nerrs++;
+}
+
+static int by_line(const void *a, const void *b)
+{
+	const struct site_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static struct config_server *server(struct site *st)
+{
+	return &st->ld->cfg->servers[st->srv];
+}
+
+static struct config_location *location(struct site *st)
+{
+	return &server(st)->locations[st->loc];
+}
+
+/* The model keeps pointers to file names: cfg->files owns them. */
+static const char *intern(struct loader *ld, const char *path)
+{
+	struct config *cfg = ld->cfg;
+	char **files;
+
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		if (strcmp(cfg->files[i], path) == 0)
+			return cfg->files[i];
+	}
+	files = config_grow(ld, cfg->files, &cfg->nfiles, sizeof(*files));
+	if (files == NULL)
+		return NULL;
+	cfg->files = files;
+	files[cfg->nfiles] = config_xstrdup(ld, path);
+	if (files[cfg->nfiles] == NULL)
+		return NULL;
+	return files[cfg->nfiles++];
+}
+
+/* ---- sections: what a server and a location need once all their keys
+ * are read */
+
+static void finish_location(struct site *st)
+{
+	struct config_server *srv = server(st);
+	struct config_location *loc = location(st);
+
+	if (loc->root != NULL && loc->proxy != NULL)
+		fail(st, loc->line, "location '%s' has both 'root' and 'proxy'",
+		     loc->prefix);
+	if (loc->root == NULL && loc->proxy == NULL && srv->root == NULL)
+		fail(st, loc->line, "location '%s' has no 'root' and its server has none",
+		     loc->prefix);
+	for (const struct config_location *o = srv->locations; o < loc; o++) {
+		if (o->exact == loc->exact && strcmp(o->prefix, loc->prefix) == 0) {
+			fail(st, loc->line, "duplicate location '%s' (also at %s:%d)",
+			     loc->prefix, o->file, o->line);
+			return;
+		}
+	}
+}
+
+static const struct config_listen *shared_listen(const struct config_server *a,
+						 const struct config_server *b)
+{
+	for (size_t i = 0; i < a->nlistens; i++) {
+		for (size_t j = 0; j < b->nlistens; j++) {
+			if (config_listen_equal(&a->listens[i], &b->listens[j]))
+				return &a->listens[i];
+		}
+	}
+	return NULL;
+}
+
+/* Two servers on one address, in the main file or any site file, must
+ * differ in name. */
+static void check_names(struct site *st)
+{
+	const struct config *cfg = st->ld->cfg;
+	const struct config_server *srv = server(st);
+
+	for (const struct config_server *o = cfg->servers; o < srv; o++) {
+		const struct config_listen *l = shared_listen(srv, o);
+
+		if (l == NULL)
+			continue;
+		if (srv->nnames == 0 && o->nnames == 0)
+			fail(st, srv->line,
+			     "second server without 'server_name' on %s (the first is "
+			     "at %s:%d)",
+			     l->text, o->file, o->line);
+		for (size_t i = 0; i < srv->nnames; i++) {
+			if (config_has_name(o->names, o->nnames, srv->names[i]))
+				fail(st, st->names_line,
+				     "duplicate server name '%s' on %s (also at %s:%d)",
+				     srv->names[i], l->text, o->file, o->line);
+		}
+		if (srv->is_default && o->is_default)
+			fail(st, st->default_line,
+			     "second default server on %s (the first is at %s:%d)",
+			     l->text, o->file, o->line);
+	}
+}
+
+static void finish_server(struct site *st)
+{
+	struct config_server *srv = server(st);
+	bool catch_all = false;
+
+	if (srv->nlistens == 0 && st->seen[0][K_LISTEN] == 0)
+		fail(st, srv->line, "server has no 'listen'");
+	if (st->seen[0][K_INDEX] == 0)
+		config_add_string(st->ld, &srv->index, &srv->nindex, "index.html");
+	for (size_t i = 0; i < srv->nlocations; i++) {
+		const struct config_location *loc = &srv->locations[i];
+
+		if (!loc->exact && strcmp(loc->prefix, "/") == 0)
+			catch_all = true;
+	}
+	if (srv->root == NULL && !catch_all)
+		fail(st, srv->line, "server has no 'root' (nor a location '/')");
+	check_names(st);
+}
+
+/* The end of a section: of a location, and of its server at the next
+ * [server] or the end of the file. */
+static void close_section(struct site *st, bool server_too)
+{
+	if (st->in == IN_LOCATION)
+		finish_location(st);
+	if (server_too && st->has_server)
+		finish_server(st);
+}
+
+static void open_server(struct site *st)
+{
+	struct config *cfg = st->ld->cfg;
+	struct config_server *srv;
+
+	close_section(st, true);
+	st->in = IN_BAD;
+	st->has_server = false;
+	srv = config_grow(st->ld, cfg->servers, &cfg->nservers, sizeof(*srv));
+	if (srv == NULL)
+		return;
+	cfg->servers = srv;
+	srv += cfg->nservers;
+	/* the defaults of the main file's init_server */
+	srv->stat = (struct config_static){ .follow_symlinks = FOLLOW_INSIDE,
+					    .serve_dotfiles = 0,
+					    .autoindex = 0,
+					    .precompressed = 0,
+					    .expires = EXPIRES_OFF };
+	srv->preserve_host = true;
+	srv->via = true;
+	srv->file = st->file;
+	srv->line = st->line;
+	st->srv = cfg->nservers++;
+	st->has_server = true;
+	st->in = IN_SERVER;
+	memset(st->seen, 0, sizeof(st->seen));
+	st->names_line = st->default_line = st->line;
+}
+
+static void open_location(struct site *st, const char *prefix)
+{
+	struct config_server *srv;
+	struct config_location *loc;
+
+	close_section(st, false);
+	st->in = IN_BAD;
+	if (!st->has_server) {
+		fail(st, st->line, "[location %s] comes before any [server]", prefix);
+		return;
+	}
+	srv = server(st);
+	loc = config_grow(st->ld, srv->locations, &srv->nlocations, sizeof(*loc));
+	if (loc == NULL)
+		return;
+	srv->locations = loc;
+	loc += srv->nlocations;
+	/* not set: the server's */
+	loc->stat = (struct config_static){ .follow_symlinks = -1,
+					    .serve_dotfiles = -1,
+					    .autoindex = -1,
+					    .precompressed = -1,
+					    .expires = EXPIRES_INHERIT };
+	loc->preserve_host = -1;
+	loc->via = -1;
+	loc->file = st->file;
+	loc->line = st->line;
+	loc->prefix = config_xstrdup(st->ld, prefix);
+	if (loc->prefix == NULL)
+		return;
+	st->loc = srv->nlocations++;
+	st->in = IN_LOCATION;
+	memset(st->seen[1], 0, sizeof(st->seen[1]));
+}
+
+/* "[server]", "[location /api/]": the text between the brackets. */
+static void open_section(struct site *st, const char *name, size_t len)
+{
+	char *text = strndup(name, len), *copy = NULL, *p, *word, *prefix, *save;
+
+	if (text == NULL || (copy = strdup(text)) == NULL) {
+		st->ld->oom = true;
+		st->in = IN_BAD;
+		goto out;
+	}
+	p = copy + strspn(copy, BLANKS);
+	word = strtok_r(p, BLANKS, &save);
+	prefix = word ? strtok_r(NULL, BLANKS, &save) : NULL;
+	if (word != NULL && strcmp(word, "server") == 0 && prefix == NULL) {
+		open_server(st);
+	} else if (word != NULL && strcmp(word, "location") == 0 && prefix != NULL &&
+		   prefix[0] == '/' && strtok_r(NULL, BLANKS, &save) == NULL) {
+		open_location(st, prefix);
+	} else {
+		close_section(st, false);
+		st->in = IN_BAD;
+		if (word != NULL && strcmp(word, "location") == 0)
+			fail(st, st->line,
+			     "[%s]: a location needs one prefix starting with '/', like "
+			     "[location /api/]",
+			     text);
+		else
+			fail(st, st->line,
+			     "unknown section [%s] (expected [server] or [location "
+			     "PREFIX])",
+			     text);
+	}
+out:
+	free(copy);
+	free(text);
+}
+
+/* ---- lines: measured and classified the way inih 55 reads them */
+
+/* inih's find_chars_or_comment: the first of `chars`, or a ';' after a
+ * blank (an inline comment); only ';' starts one. */
+static const char *find_chars_or_comment(const char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s && (!chars || !strchr(chars, *s)) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static void classify(struct site *st, const char *line, bool refused)
+{
+	const char *start = line;
+	const char *end;
+
+	st->cont = false;
+	while (isspace((unsigned char)*start))
+		start++;
+	if (*start == '\0' || *start == ';' || *start == '#')
+		return;
+	if (st->named && start > line) {
+		st->cont = true; /* inih: the value of the key before goes on */
+		return;
+	}
+	st->dropped = refused;
+	if (*start == '[') {
+		end = find_chars_or_comment(start + 1, "]");
+		st->named = false;
+		if (refused) {
+			close_section(st, false);
+			st->in = IN_BAD;
+		} else if (*end != ']') {
+			close_section(st, false);
+			st->in = IN_BAD;
+			fail(st, st->line, "section header without ']'");
+		} else {
+			open_section(st, start + 1, (size_t)(end - start - 1));
+		}
+		return;
+	}
+	end = find_chars_or_comment(start, "=:");
+	if (*end == '=' || *end == ':')
+		st->named = true;
+	else if (!refused)
+		fail(st, st->line, "expected 'key = value' or a [section]");
+}
+
+/* inih's ini_reader, over the text of the file: one line per call, with
+ * its number counted, never more than inih's buffer `num` takes. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct site *st = stream;
+	const char *p = st->pos, *eol;
+	size_t len;
+	bool refused = false;
+
+	if (p >= st->end)
+		return NULL;
+	eol = memchr(p, '\n', (size_t)(st->end - p));
+	if (eol == NULL)
+		eol = st->end;
+	st->pos = eol < st->end ? eol + 1 : eol;
+	len = (size_t)(eol - p);
+	if (len > 0 && p[len - 1] == '\r')
+		len--;
+	st->line++;
+	if (st->line == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+		p += 3; /* a UTF-8 byte order mark */
+		len -= 3;
+	}
+	if (len > SITES_MAX_LINE || num < 1 || len > (size_t)num - 1) {
+		fail(st, st->line, "line too long");
+		refused = true;
+	} else if (memchr(p, '\0', len) != NULL) {
+		fail(st, st->line, "line holds a NUL byte");
+		refused = true;
+	}
+	if (num < 1)
+		return NULL;
+	if (refused) {
+		/* Classified by its start, handed to inih as a blank line. */
+		size_t n = len < (size_t)num - 1 ? len : (size_t)num - 1;
+
+		memcpy(str, p, n);
+		str[n] = '\0';
+		classify(st, str, true);
+		str[0] = '\0';
+		return str;
+	}
+	memcpy(str, p, len);
+	str[len] = '\0';
+	classify(st, str, false);
+	return str;
+}
+
+/* ---- values */
+
+static bool parse_bool(struct site *st, const char *name, const char *v, bool *out)
+{
+	if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+		*out = v[0] == 't';
+		return true;
+	}
+	fail(st, st->line, "'%s' must be true or false (not \"%s\")", name, v);
+	return false;
+}
+
+static void set_flag(struct site *st, const char *name, const char *v, int8_t *f)
+{
+	bool b;
+
+	if (parse_bool(st, name, v, &b))
+		*f = b ? 1 : 0;
+}
+
+static void set_listen(struct site *st, const char *word)
+{
+	struct config_server *srv = server(st);
+	struct config_listen l;
+
+	if (config_parse_listen(word, &l) < 0)
+		fail(st, st->line,
+		     "invalid listen address '%s' (expected IP:PORT, [IPv6]:PORT, "
+		     "*:PORT or PORT, port 1-65535)",
+		     word);
+	else if (config_add_listen(st->ld, &srv->listens, &srv->nlistens, &l) > 0)
+		fail(st, st->line, "duplicate listen address '%s'", word);
+}
+
+static void set_server_name(struct site *st, const char *word)
+{
+	struct config_server *srv = server(st);
+
+	if (config_has_name(srv->names, srv->nnames, word))
+		fail(st, st->line, "duplicate server name '%s'", word);
+	else
+		config_add_string(st->ld, &srv->names, &srv->nnames, word);
+}
+
+static void set_index(struct site *st, const char *word)
+{
+	struct config_server *srv = server(st);
+
+	if (strchr(word, '/') != NULL)
+		fail(st, st->line, "index '%s' must be a file name, without '/'", word);
+	else
+		config_add_string(st->ld, &srv->index, &srv->nindex, word);
+}
+
+/* A list value: words split at blanks and commas, each given to `add`. */
+static void each_word(struct site *st, const char *name, const char *v,
+		      void (*add)(struct site *, const char *))
+{
+	char *copy = config_xstrdup(st->ld, v), *save;
+	size_t n = 0;
+
+	if (copy == NULL)
+		return;
+	for (char *w = strtok_r(copy, BLANKS ",", &save); w != NULL;
+	     w = strtok_r(NULL, BLANKS ",", &save), n++)
+		add(st, w);
+	if (n == 0)
+		fail(st, st->line, "'%s' must not be empty", name);
+	free(copy);
+}
+
+/* Relative to the site file's own directory. Kept even when wrong. */
+static void set_root(struct site *st, const char *v, char **root)
+{
+	const char *why;
+	struct stat sb;
+	char *abs;
+	int err;
+
+	abs = v[0] == '/' ? strdup(v) : config_join_path(st->dir, v);
+	if (abs == NULL) {
+		st->ld->oom = true;
+		return;
+	}
+	config_normalize_path(abs);
+	free(*root);
+	*root = abs;
+	err = stat(abs, &sb) < 0 ? errno : 0;
+	if (err == 0 && S_ISDIR(sb.st_mode))
+		return;
+	if (err == 0 || err == ENOTDIR)
+		why = "is not a directory";
+	else if (err == ENOENT)
+		why = "does not exist";
+	else
+		why = strerror(err);
+	if (strcmp(v, abs) == 0)
+		fail(st, st->line, "root '%s' %s", v, why);
+	else
+		fail(st, st->line, "root '%s' (%s) %s", v, abs, why);
+}
+
+static void set_expires(struct site *st, const char *v, long *expires)
+{
+	uint64_t ms;
+
+	if (strcmp(v, "off") == 0) {
+		*expires = EXPIRES_OFF;
+	} else if (strcmp(v, "max") == 0) {
+		*expires = LONG_MAX;
+	} else if (config_parse_duration_ms(v, &ms) < 0) {
+		fail(st, st->line,
+		     "'expires' must be \"off\", \"max\", seconds or a duration like "
+		     "\"7d\" (not \"%s\")",
+		     v);
+	} else if (ms % 1000 != 0) {
+		fail(st, st->line, "'expires' must be whole seconds (not \"%s\")", v);
+	} else if (ms / 1000 > 3650 * 86400ULL) {
+		fail(st, st->line, "'expires' must be between 0 and 3650d (or \"max\")");
+	} else {
+		*expires = (long)(ms / 1000);
+	}
+}
+
+static void set_follow_symlinks(struct site *st, const char *v, int8_t *f)
+{
+	/* in the order of enum follow_symlinks */
+	static const char *const names[] = { "inside", "always", "never" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*f = (int8_t)i;
+			return;
+		}
+	}
+	fail(st, st->line,
+	     "'follow_symlinks' must be one of inside, always, never (not \"%s\")", v);
+}
+
+/* "404 /404.html", "500 502 503 504 /50x.html": taken whole or not at all. */
+static void set_error_page(struct site *st, const char *text)
+{
+	struct config_server *srv = server(st);
+	char *copy = config_xstrdup(st->ld, text), *save, **tok = NULL;
+	size_t ntok = 0;
+	bool bad = false;
+
+	if (copy == NULL)
+		return;
+	tok = calloc(strlen(text) / 2 + 1, sizeof(*tok));
+	if (tok == NULL) {
+		st->ld->oom = true;
+		goto out;
+	}
+	for (char *t = strtok_r(copy, BLANKS, &save); t != NULL;
+	     t = strtok_r(NULL, BLANKS, &save))
+		tok[ntok++] = t;
+	for (size_t i = 0; i + 1 < ntok && !bad; i++)
+		bad = tok[i][0] == '/';
+	if (ntok < 2 || bad) {
+		fail(st, st->line,
+		     "'error_page' \"%s\" must be one or more statuses then a URI, "
+		     "like \"500 502 /50x.html\"",
+		     text);
+		goto out;
+	}
+	for (size_t i = 0; i + 1 < ntok; i++) {
+		size_t digits = strspn(tok[i], "0123456789");
+		int status = digits == 3 && tok[i][3] == '\0' ? atoi(tok[i]) : 0;
+		bool twice = config_has_status(srv, status);
+
+		for (size_t j = 0; j < i && !twice; j++)
+			twice = strcmp(tok[j], tok[i]) == 0;
+		if (status < 300 || status > 599) {
+			fail(st, st->line,
+			     "'error_page' \"%s\": status '%s' must be a number from "
+			     "300 to 599",
+			     text, tok[i]);
+			bad = true;
+		} else if (twice) {
+			fail(st, st->line, "'error_page': status %d is listed twice",
+			     status);
+			bad = true;
+		}
+	}
+	if (tok[ntok - 1][0] != '/') {
+		fail(st, st->line,
+		     "'error_page' \"%s\": the URI must start with '/' (not \"%s\")",
+		     text, tok[ntok - 1]);
+		bad = true;
+	}
+	for (size_t i = 0; i + 1 < ntok && !bad; i++) {
+		struct config_error_page *p = config_grow(st->ld, srv->error_pages,
+							  &srv->nerror_pages, sizeof(*p));
+
+		if (p == NULL)
+			break;
+		srv->error_pages = p;
+		p[srv->nerror_pages].status = atoi(tok[i]);
+		p[srv->nerror_pages].uri = config_xstrdup(st->ld, tok[ntok - 1]);
+		srv->nerror_pages++;
+	}
+out:
+	free(tok);
+	free(copy);
+}
+
+static void add_upstream_server(struct loader *ld, struct config_upstream *up,
+				const struct config_listen *l)
+{
+	size_t n = up->nservers;
+	unsigned *w;
+
+	if (config_add_listen(ld, &up->servers, &up->nservers, l) != 0)
+		return;
+	w = config_grow(ld, up->weights, &n, sizeof(*w));
+	if (w == NULL) {
+		up->nservers--;
+		return;
+	}
+	up->weights = w;
+	w[n] = 1;
+}
+
+/* proxy = http://HOST[:PORT][/PATH]: an implicit upstream, one per URL
+ * across the main file and the site files, as config_schema.c's proxy_url
+ * makes them (with the defaults of its upstream_defaults). */
+static void proxy_url(struct site *st, struct config_location *loc, const char *url)
+{
+	struct loader *ld = st->ld;
+	struct config_proxy_url u;
+	struct config_upstream *up;
+	struct config_listen l;
+	char text[sizeof(l.text)], port[8];
+	const char *why;
+
+	if (config_parse_proxy_url(url, &u, &why) < 0) {
+		fail(st, st->line, "proxy '%s': %s", url, why);
+		return;
+	}
+	free(loc->proxy_path);
+	loc->proxy_path = u.path ? config_xstrdup(ld, u.path) : NULL;
+	for (size_t i = 0; i < ld->nimplicit; i++) {
+		if (strcmp(ld->implicit[i].name, url) == 0)
+			return;
+	}
+	if ((size_t)snprintf(text, sizeof(text), u.ipv6 ? "[%s]:%u" : "%s:%u", u.host,
+			     u.port) >= sizeof(text)) {
+		fail(st, st->line, "proxy '%s': HOST:PORT must be shorter than %zu bytes",
+		     url, sizeof(text));
+		return;
+	}
+	up = config_grow(ld, ld->implicit, &ld->nimplicit, sizeof(*up));
+	if (up == NULL)
+		return;
+	ld->implicit = up;
+	up += ld->nimplicit;
+	up->keepalive = 32;
+	up->keepalive_timeout_ms = 60000;
+	up->connect_timeout_ms = 5000;
+	up->send_timeout_ms = 60000;
+	up->read_timeout_ms = 60000;
+	up->max_fails = 1;
+	up->fail_timeout_ms = 10000;
+	up->balance = BALANCE_ROUND_ROBIN;
+	up->file = st->file;
+	up->line = st->line;
+	up->implicit = true;
+	up->name = config_xstrdup(ld, url);
+	if (up->name == NULL)
+		return;
+	ld->nimplicit++;
+	snprintf(port, sizeof(port), "%u", u.port);
+	if (config_parse_listen(text, &l) == 0) {
+		if (config_is_wildcard(&l))
+			fail(st, st->line, "proxy '%s' must name a host, not a wildcard",
+			     url);
+		else
+			add_upstream_server(ld, up, &l);
+	} else {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC,
+					  .ai_socktype = SOCK_STREAM,
+					  .ai_flags = AI_NUMERICSERV };
+		struct addrinfo *res = NULL;
+		int rc = getaddrinfo(u.host, port, &hints, &res);
+
+		if (rc != 0) {
+			fail(st, st->line, "proxy '%s': %s", url, gai_strerror(rc));
+			return;
+		}
+		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+			struct config_listen r = { .addrlen = ai->ai_addrlen };
+
+			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			    ai->ai_addrlen > sizeof(r.addr))
+				continue;
+			memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
+			strcpy(r.text, text);
+			add_upstream_server(ld, up, &r);
+		}
+		freeaddrinfo(res);
+	}
+}
+
+/* The main file's upstreams are all read: a name is checked at once. */
+static void set_proxy(struct site *st, const char *v)
+{
+	const struct config *cfg = st->ld->cfg;
+	struct config_location *loc = location(st);
+	const char *names[32], *hint;
+	size_t n = 0;
+
+	free(loc->proxy);
+	loc->proxy = config_xstrdup(st->ld, v);
+	if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0) {
+		proxy_url(st, loc, v);
+		return;
+	}
+	if (strstr(v, "://") != NULL) {
+		fail(st, st->line,
+		     "proxy '%s' must be an http:// URL or the name of an upstream", v);
+		return;
+	}
+	for (size_t i = 0; i < cfg->nupstreams; i++) {
+		const char *u = cfg->upstreams[i].name;
+
+		if (u != NULL && strcmp(u, v) == 0)
+			return;
+		if (u != NULL && n < 32)
+			names[n++] = u;
+	}
+	hint = config_suggest(v, names, n);
+	if (hint != NULL)
+		fail(st, st->line, "proxy '%s' names no upstream (did you mean '%s'?)", v,
+		     hint);
+	else
+		fail(st, st->line, "proxy '%s' names no upstream", v);
+}
+
+static void set_value(struct site *st, enum key_id id, const char *v)
+{
+	struct config_server *srv = st->in == IN_SERVER ? server(st) : NULL;
+	struct config_location *loc = st->in == IN_LOCATION ? location(st) : NULL;
+	struct config_static *sst = srv ? &srv->stat : &loc->stat;
+	const char *name = keys[id].name;
+	bool b;
+
+	if (*v == '\0' && id != K_INDEX && id != K_LISTEN && id != K_SERVER_NAME) {
+		fail(st, st->line, "'%s' must not be empty", name);
+		return;
+	}
+	switch (id) {
+	case K_LISTEN:
+		each_word(st, name, v, set_listen);
+		break;
+	case K_SERVER_NAME:
+		each_word(st, name, v, set_server_name);
+		st->names_line = st->line;
+		break;
+	case K_INDEX:
+		each_word(st, name, v, set_index);
+		break;
+	case K_ROOT:
+		set_root(st, v, srv ? &srv->root : &loc->root);
+		break;
+	case K_ACCESS_LOG:
+		free(srv->access_log);
+		srv->access_log = strcmp(v, "off") == 0 ? NULL : config_xstrdup(st->ld, v);
+		break;
+	case K_DEFAULT:
+		if (parse_bool(st, name, v, &b))
+			srv->is_default = b;
+		st->default_line = st->line;
+		break;
+	case K_ERROR_PAGE:
+		set_error_page(st, v);
+		break;
+	case K_PRESERVE_HOST:
+	case K_VIA:
+		if (loc != NULL)
+			set_flag(st, name, v, id == K_VIA ? &loc->via : &loc->preserve_host);
+		else if (parse_bool(st, name, v, &b))
+			*(id == K_VIA ? &srv->via : &srv->preserve_host) = b;
+		break;
+	case K_EXPIRES_:
+		set_expires(st, v, &sst->expires);
+		break;
+	case K_AUTOINDEX:
+		set_flag(st, name, v, &sst->autoindex);
+		break;
+	case K_SERVE_DOTFILES:
+		set_flag(st, name, v, &sst->serve_dotfiles);
+		break;
+	case K_PRECOMPRESSED:
+		set_flag(st, name, v, &sst->precompressed);
+		break;
+	case K_FOLLOW_SYMLINKS:
+		set_follow_symlinks(st, v, &sst->follow_symlinks);
+		break;
+	case K_PROXY:
+		set_proxy(st, v);
+		break;
+	case K_EXACT:
+		if (parse_bool(st, name, v, &b))
+			loc->exact = b;
+		break;
+	case NKEYS:
+		break;
+	}
+}
+
+static void unknown_key(struct site *st, const char *name, unsigned where)
+{
+	const char *names[NKEYS], *hint;
+	size_t n = 0;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
+			fail(st, st->line, "'%s' belongs in a %s section", name,
+			     where == IN_SRV ? "[location PREFIX]" : "[server]");
+			return;
+		}
+		if (keys[i].where & where)
+			names[n++] = keys[i].name;
+	}
+	hint = config_suggest(name, names, n);
+	if (hint != NULL)
+		fail(st, st->line, "unknown key '%s' (did you mean '%s'?)", name, hint);
+	else
+		fail(st, st->line, "unknown key '%s'", name);
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct site *st = user;
+	unsigned where = st->in == IN_SERVER ? IN_SRV : IN_LOC;
+	enum key_id id = NKEYS;
+	int *seen;
+
+	(void)section; /* cut at 49 bytes by inih: the reader's is used */
+	if (st->cont && st->dropped)
+		return 1;
+	if (st->in == IN_NONE) {
+		if (!st->cont)
+			fail(st, st->line, "'%s' comes before any [server]", name);
+		return 1;
+	}
+	if (st->in == IN_BAD)
+		return 1;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0 && (keys[i].where & where))
+			id = (enum key_id)i;
+	}
+	if (id == NKEYS) {
+		if (!st->cont)
+			unknown_key(st, name, where);
+		return 1;
+	}
+	if (st->cont && !keys[id].list) {
+		fail(st, st->line,
+		     "'%s' takes one value: this indented line would continue it", name);
+		return 1;
+	}
+	seen = &st->seen[st->in == IN_LOCATION][id];
+	if (!st->cont && !keys[id].list && *seen != 0) {
+		fail(st, st->line, "duplicate key '%s' (also at line %d)", name, *seen);
+		return 1;
+	}
+	if (!st->cont) {
+		*seen = st->line;
+		set_value(st, id, value);
+		return 1;
+	}
+	/* inih 55 keeps a "; comment" on a continuation line in the value:
+	 * the rule of every other line is applied here. */
+	char *copy = config_xstrdup(st->ld, value), *end;
+
+	if (copy == NULL)
+		return 1;
+	end = (char *)find_chars_or_comment(copy, NULL);
+	while (end > copy && isspace((unsigned char)end[-1]))
+		end--;
+	*end = '\0';
+	set_value(st, id, copy);
+	free(copy);
+	return 1;
+}
+
+/* ---- files */
+
+static char *read_text(const char *path, size_t *len, int *err)
+{
+	char *text = NULL, buf[4096];
+	FILE *in = fopen(path, "r"), *out;
+	struct stat sb;
+	size_t n;
+
+	*err = 0;
+	if (in == NULL) {
+		*err = errno;
+		return NULL;
+	}
+	if (fstat(fileno(in), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(in);
+		*err = EISDIR;
+		return NULL;
+	}
+	out = open_memstream(&text, len);
+	if (out == NULL) {
+		*err = errno;
+		fclose(in);
+		return NULL;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	if (ferror(in))
+		*err = errno ? errno : EIO;
+	fclose(in);
+	if (fclose(out) != 0 && *err == 0)
+		*err = ENOMEM;
+	if (*err != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The directory of path, absolute. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *cwd, *abs;
+
+	if (slash == path)
+		return strdup("/");
+	dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+	if (dir == NULL || dir[0] == '/')
+		return dir;
+	cwd = getcwd(NULL, 0);
+	abs = cwd ? config_join_path(cwd, dir) : NULL;
+	free(cwd);
+	free(dir);
+	if (abs != NULL)
+		config_normalize_path(abs);
+	return abs;
+}
+
+static void read_site(struct loader *ld, const config_setting_t *at, const char *path)
+{
+	struct site st = { .ld = ld, .at = at, .in = IN_NONE };
+	size_t len;
+	int err;
+	char *text = read_text(path, &len, &err);
+
+	if (text == NULL) {
+		config_fail(ld, at, "cannot read site file '%s': %s", path,
+			    strerror(err));
+		return;
+	}
+	st.file = intern(ld, path);
+	st.dir = dir_of(path);
+	if (st.file == NULL || st.dir == NULL) {
+		ld->oom = true;
+		goto out;
+	}
+	st.pos = text;
+	st.end = text + len;
+	/* Errors are the reader's and the handler's; inih's own return (the
+	 * first bad line) says nothing they have not. */
+	(void)ini_parse_stream(reader, &st, handler, &st);
+	close_section(&st, true);
+out:
+	if (st.nerrs > 0)
+		qsort(st.errs, st.nerrs, sizeof(*st.errs), by_line);
+	for (size_t i = 0; i < st.nerrs; i++) {
+		config_fail_at(ld, at, st.file, (unsigned)st.errs[i].line, "%s",
+			       st.errs[i].msg);
+		free(st.errs[i].msg);
+	}
+	free(st.errs);
+	free(st.dir);
+	free(text);
+}
+
+/* glob's errfunc has no user pointer: config_load runs in one thread. */
+static int glob_errno;
+static char glob_epath[PATH_MAX];
+
+static int glob_error(const char *epath, int eerrno)
+{
+	/* a directory that is not there matches nothing, which is fine */
+	if (eerrno != ENOENT && eerrno != ENOTDIR && glob_errno == 0) {
+		glob_errno = eerrno;
+		snprintf(glob_epath, sizeof(glob_epath), "%s", epath);
+	}
+	return 0;
+}
+
+void config_read_sites(struct loader *ld, const config_setting_t *at)
+{
+	const char *sites = ld->cfg->sites;
+	char *pattern;
+	glob_t g;
+	int rc;
+
+	if (sites == NULL || at == NULL)
+		return;
+	if (sites[0] != '/' && ld->include_dir != NULL)
+		pattern = config_join_path(ld->include_dir, sites);
+	else
+		pattern = strdup(sites);
+	if (pattern == NULL) {
+		ld->oom = true;
+		return;
+	}
+	glob_errno = 0;
+	rc = glob(pattern, 0, glob_error, &g);
+	if (glob_errno != 0)
+		config_fail(ld, at, "sites '%s': cannot read %s: %s", sites, glob_epath,
+			    strerror(glob_errno));
+	if (rc == GLOB_NOSPACE)
+		ld->oom = true;
+	else if (rc == 0) /* sorted; a glob matching nothing is no error */
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			read_site(ld, at, g.gl_pathv[i]);
+	if (rc == 0)
+		globfree(&g);
+	free(pattern);
+}
