@@ -145,6 +145,18 @@ struct found {
 	size_t name_len;
 };
 
+/* Open name beneath the root and stat it: an fd, or -errno. */
+static int open_stat(const struct fc_root *root, const char *name, struct stat *st)
+{
+	int fd = path_open(root->dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, root->follow);
+	if (fd >= 0 && fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 static void open_path(const struct fc_root *root, const char *rel, size_t len, bool slash,
 		      struct found *f)
 {
@@ -152,11 +164,7 @@ static void open_path(const struct fc_root *root, const char *rel, size_t len, b
 	memcpy(f->name, rel, len);
 	f->name[len] = 0;
 	f->name_len = len;
-	int fd = path_open(root->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK, root->follow);
-	if (fd >= 0 && fstat(fd, &f->st) < 0) {
-		close(fd);
-		fd = -errno;
-	}
+	int fd = open_stat(root, f->name, &f->st);
 	if (fd < 0) {
 		f->kind = FC_ERROR;
 		f->error = -fd;
@@ -175,14 +183,9 @@ static void open_path(const struct fc_root *root, const char *rel, size_t len, b
 						   root->index[i]);
 			if (n < 0 || (size_t)n >= sizeof f->name)
 				continue;
-			fd = path_open(root->dirfd, f->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-				       root->follow);
+			fd = open_stat(root, f->name, &f->st);
 			if (fd == -ENOENT)
 				continue;
-			if (fd >= 0 && fstat(fd, &f->st) < 0) {
-				close(fd);
-				fd = -errno;
-			}
 			if (fd < 0) {
 				f->kind = FC_ERROR;
 				f->error = -fd;
