@@ -19,53 +19,8 @@
 
 #include "config.h"
 
-static char tmp[32];
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(tmp, "/tmp/test_sites.XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* tmp/name, in one of 16 buffers used in turn. */
-static const char *at(const char *name)
-{
-	static char bufs[16][PATH_MAX];
-	static int next;
-	char *b = bufs[next++ % 16];
-
-	snprintf(b, PATH_MAX, "%s/%s", tmp, name);
-	return b;
-}
-
-static void mkdir_in(const char *name)
-{
-	assert_int_equal(mkdir(at(name), 0755), 0);
-}
-
-static void write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(at(name), "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
+#define TMPDIR_TEMPLATE "/tmp/test_sites.XXXXXX"
+#include "tmpdir.h"
 
 /* A main file reading sites.d/ *.ini, with one server of its own on
  * 127.0.0.1:8080 named main.example and an upstream "app". */
