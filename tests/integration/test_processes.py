@@ -231,3 +231,36 @@ def test_sigterm_lets_a_response_in_flight_finish(make_garcom):
     assert b"Connection: close" in head or len(body) == len(data)
     assert body == data
     assert g.proc.wait(10) == 0
+
+
+def proc_ids(pid):
+    """(uid, gid, groups, no_new_privs) of a process, from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        status = dict(line.split(":", 1) for line in f if ":" in line)
+    return (int(status["Uid"].split()[1]), int(status["Gid"].split()[1]),
+            status["Groups"].split(), int(status["NoNewPrivs"]))
+
+
+def test_workers_drop_to_user_and_group_when_started_as_root(make_garcom):
+    import pwd
+    import grp
+    if os.geteuid() != 0:
+        # Nothing to drop: the check below is about a root start.
+        g = make_garcom(workers=1)
+        g.write("index.html", "x")
+        g.start()
+        assert proc_ids(g.children()[0])[0] == os.geteuid()
+        return
+    nobody = pwd.getpwnam("nobody")
+    nogroup = grp.getgrnam("nogroup")
+    g = make_garcom(workers=2, extra='user = "nobody"; group = "nogroup";')
+    os.chmod(g.tmp, 0o755)
+    g.write("index.html", "dropped")
+    g.start()
+    assert proc_ids(g.proc.pid)[0] == 0  # the master keeps root to reload
+    for pid in g.children():
+        uid, gid, groups, nnp = proc_ids(pid)
+        assert (uid, gid) == (nobody.pw_uid, nogroup.gr_gid)
+        assert groups == [str(nogroup.gr_gid)]
+        assert nnp == 1
+    assert g.request(GET)[2] == b"dropped"

@@ -45,3 +45,10 @@ def test_man_page_documents_every_key():
         page = f.read()
     missing = sorted(k for k in main_keys | site_keys if not re.search(r"\b%s\b" % k, page))
     assert missing == []
+
+
+def test_man_pages_are_lint_clean():
+    pages = [os.path.join(ROOT, "man", p) for p in ("garcom.8", "garcom.conf.5")]
+    r = subprocess.run(["mandoc", "-T", "lint", "-W", "warning"] + pages,
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
