@@ -20,7 +20,8 @@ static void usage(FILE *out)
 		"  -p PIDFILE  write the master's pid to PIDFILE (overrides pid_file)\n"
 		"  -v          print version and build features\n"
 		"  -h          print this help\n"
-		"Signals: TERM, QUIT stop; INT stops at once; USR1 reopens logs.\n",
+		"Signals: TERM, QUIT stop gracefully; INT stops at once; HUP reloads the\n"
+		"configuration; USR1 reopens the logs.\n",
 		GARCOM_CONF_PATH);
 }
 
