@@ -15,7 +15,8 @@ SRC = src/main.c src/master.c src/worker.c src/log.c src/config.c src/config_val
 	src/config_mime.c src/sites.c \
 	src/coro.c src/timer.c src/netpoll.c src/conn.c src/http.c \
 	src/date.c src/mime.c src/static.c src/path.c src/route.c src/filecache.c \
-	src/autoindex.c src/proxy.c src/upstream.c src/notify.c src/accesslog.c
+	src/autoindex.c src/proxy.c src/upstream.c src/notify.c src/accesslog.c \
+	src/metrics.c
 OBJ = $(SRC:.c=.o) src/coro_$(ARCH).o
 ifneq ($(LLHTTP_SRC),)
 LLHTTP_OBJ = src/llhttp/llhttp.o src/llhttp/api.o src/llhttp/http.o

@@ -47,6 +47,7 @@ struct config_location {
 	bool exact;
 	char *root;    /* NULL: the server's */
 	char *proxy;   /* NULL: static; else an upstream name or http:// URL */
+	bool status;   /* answers with the metrics (Prometheus text format) */
 	/* Resolved at load: the upstream proxied to (an http:// URL gets an
 	 * implicit upstream of its own, with the defaults), and the URL's
 	 * path: NULL when none was given (the request URI passes unchanged),

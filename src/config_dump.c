@@ -145,6 +145,8 @@ static void put_location(FILE *out, const struct config_location *loc, bool last
 	fputs("\t\t\t{ prefix = ", out);
 	put_string(out, loc->prefix);
 	fprintf(out, "; exact = %s;", loc->exact ? "true" : "false");
+	if (loc->status)
+		fputs(" status = true;", out);
 	if (loc->root != NULL) {
 		fputs(" root = ", out);
 		put_string(out, loc->root);

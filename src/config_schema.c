@@ -1239,6 +1239,7 @@ static void init_upstream(struct loader *ld, const config_setting_t *s, void *el
 static const struct key location_keys[] = {
 	{ KEY("prefix",  K_STRING,  set_prefix),  LOC(prefix), .required = true },
 	{ KEY("exact",   K_BOOL,    set_bool),    LOC(exact) },
+	{ KEY("status",  K_BOOL,    set_bool),    LOC(status) },
 	{ KEY("root",    K_STRING,  set_root),    LOC(root) },
 	{ KEY("proxy",   K_STRING,  set_proxy),   LOC(proxy) },
 	{ KEY("preserve_host", K_BOOL, set_flag), LOC(preserve_host) },

@@ -821,6 +821,8 @@ void http_set_log(struct http_out *out, void *target)
 /* The request is answered: its access log line, if any. */
 static void log_request(struct exchange *x, int status, uint64_t bytes)
 {
+	if (x->ctx->done)
+		x->ctx->done(status, bytes);
 	if (!x->log_target || !x->ctx->log)
 		return;
 	char peer[INET6_ADDRSTRLEN];
@@ -1026,6 +1028,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	if (x.status && out_flush(&x.out) == 0) {
 		struct http_reply reply;
 		http_reply_error(&reply, x.status);
+		log_request(&x, x.status, reply.length);
 		if (out_reply(&x.out, &reply, false, false, netpoll_wall_sec(np)) == 0)
 			out_flush(&x.out);
 	}

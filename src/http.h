@@ -106,6 +106,8 @@ struct http_ctx {
 	/* After each request whose handler called http_set_log(). */
 	void (*log)(void *target, const char *peer, const struct http_request *req, int status,
 		    uint64_t bytes, int64_t now_sec);
+	/* After every answer, logged or not (metrics). */
+	void (*done)(int status, uint64_t bytes);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */
 };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "worker.h"
 
@@ -251,6 +252,7 @@ static void reap(struct master *m, bool stopping)
 			if (delay > 10000)
 				delay = 10000;
 			s->respawn_at_ms = now_ms() + delay;
+			metrics_add(M_RESTARTS, 1);
 			break;
 		}
 	}
@@ -435,6 +437,7 @@ static void reload(struct master *m)
 	if (r < 0)
 		log_error("error log %s: %s", cfg->error_log, strerror(-r));
 	log_info("reload: starting %u worker%s with the new configuration", n, n == 1 ? "" : "s");
+	metrics_add(M_RELOADS, 1);
 	for (unsigned i = 0; i < n; i++)
 		spawn(m, i);
 }
@@ -443,7 +446,7 @@ int master_run(struct config *cfg, const char *pid_file)
 {
 	struct master m = { .cfg = cfg, .pid = getpid() };
 	m.nworkers = cfg->master_process ? master_worker_count(cfg) : 1;
-	if (build_socks(&m, cfg, m.nworkers, &m.socks, &m.nsocks) < 0)
+	if (metrics_init() < 0 || build_socks(&m, cfg, m.nworkers, &m.socks, &m.nsocks) < 0)
 		return 1;
 	if (!pid_file)
 		pid_file = cfg->pid_file;

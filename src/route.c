@@ -11,7 +11,9 @@
 #include "accesslog.h"
 #include "filecache.h"
 #include "log.h"
+#include "metrics.h"
 #include "mime.h"
+#include <llhttp.h>
 #include "proxy.h"
 #include "upstream.h"
 #include "path.h"
@@ -309,6 +311,31 @@ static int route_location(const struct config_server *s, const struct clean_path
 	return found;
 }
 
+/* A status location: the metrics of all workers, Prometheus text format. */
+static int status_page(const struct http_request *req, struct http_reply *reply,
+		       struct http_out *out)
+{
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+		http_reply_error(reply, 405);
+		reply->headers = "Allow: GET, HEAD\r\nContent-Type: text/html; charset=utf-8\r\n";
+		reply->headers_len = strlen(reply->headers);
+		return 0;
+	}
+	size_t room = http_scratch_room(out) / 2;
+	char *body = http_scratch(out, room);
+	size_t n = body ? metrics_render(body, room) : 0;
+	if (!n) {
+		http_reply_error(reply, 500);
+		return 0;
+	}
+	*reply = (struct http_reply){ .status = 200 };
+	reply->headers = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+			 "Cache-Control: no-store\r\n";
+	reply->headers_len = strlen(reply->headers);
+	http_reply_mem(reply, body, n);
+	return 0;
+}
+
 int route_handle(const struct route_addr *ra, const struct http_request *req,
 		 struct http_reply *reply, struct http_out *out)
 {
@@ -324,6 +351,8 @@ int route_handle(const struct route_addr *ra, const struct http_request *req,
 	int loc = route_location(site->cfg, &cp);
 	const struct static_loc *files = &site->files;
 	if (loc >= 0) {
+		if (site->cfg->locations[loc].status)
+			return status_page(req, reply, out);
 		if (site->loc_proxy[loc].up)
 			return proxy_serve(&site->loc_proxy[loc], req, &cp, reply, out);
 		files = &site->loc_files[loc];

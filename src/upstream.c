@@ -11,6 +11,7 @@
 
 #include "coro.h"
 #include "log.h"
+#include "metrics.h"
 
 static void conn_free(struct upstream_conn *uc)
 {
@@ -110,6 +111,7 @@ struct upstream_server *upstream_pick(struct upstream *up, uint64_t tried, uint6
 void upstream_failed(struct upstream *up, struct upstream_server *s, uint64_t now)
 {
 	const struct config_upstream *c = up->cfg;
+	metrics_add(M_UPSTREAM_ERRORS, 1);
 	if (!c->max_fails)
 		return;
 	if (now - s->fail_since > c->fail_timeout_ms) {
@@ -143,6 +145,7 @@ static int connect_new(struct upstream *up, struct upstream_server *s, struct up
 	}
 	uc->up = up;
 	uc->server = s;
+	metrics_add(M_UPSTREAM_CONNECTS, 1);
 	if (netpoll_add(up->np, &uc->src, fd, &idle_ops) < 0) {
 		close(fd);
 		free(uc);

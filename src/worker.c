@@ -25,6 +25,7 @@
 #include "coro.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "netpoll.h"
 #include "notify.h"
 #include "route.h"
@@ -89,6 +90,7 @@ static void conn_close(struct worker *w, struct http_conn *c)
 	c->src.fd = -1;
 	c->owner = NULL;
 	w->active--;
+	metrics_add(M_CLOSED, 1);
 	if (w->accept_paused && !w->draining && (!w->max_active || w->active < w->max_active)) {
 		w->accept_paused = false;
 		for (size_t i = 0; i < w->nlisteners; i++)
@@ -199,6 +201,7 @@ static void accept_ready(struct np_source *src)
 		}
 		w->active++;
 		w->accepted++;
+		metrics_add(M_ACCEPTED, 1);
 		/* With TCP_DEFER_ACCEPT the request is usually here already:
 		 * start at once; a read that finds nothing just waits. */
 		c->src.ready = NP_READABLE | NP_WRITABLE;
@@ -358,6 +361,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	struct worker w = { .cfg = cfg, .id = id, .sigfd = -1 };
 	int status = 1;
 	log_set_worker(id);
+	metrics_use_slot((unsigned)id);
 	signal(SIGPIPE, SIG_IGN);
 
 	w.limits = (struct http_limits){
@@ -381,6 +385,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		.wbufs = buf_pool_create(16384, POOL_IDLE),
 		.handler = handle,
 		.log = log_line,
+		.done = metrics_request,
 	};
 	if (!w.conns || !w.np || !w.coros || !w.http.rbufs || !w.http.wbufs) {
 		log_error("worker %d: out of memory at start", id);
