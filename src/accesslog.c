@@ -19,6 +19,7 @@
 
 struct access_log {
 	int fd;
+	bool json;
 	char *path;
 	size_t len;
 	int64_t stamp_sec; /* the cached time stamp's second */
@@ -26,7 +27,7 @@ struct access_log {
 	char buf[LOG_BUF];
 };
 
-struct access_log *access_log_open(const char *path)
+struct access_log *access_log_open(const char *path, bool json)
 {
 	struct access_log *log = malloc(sizeof *log);
 	if (!log)
@@ -44,6 +45,7 @@ struct access_log *access_log_open(const char *path)
 	}
 	log->len = 0;
 	log->stamp_sec = -1;
+	log->json = json;
 	return log;
 }
 
@@ -115,11 +117,66 @@ static char *put_header(char *p, char *end, const struct http_request *req, cons
 	return p;
 }
 
+/* A JSON string's content: any request bytes give valid JSON (UTF-8 is
+ * not assumed: bytes outside ASCII are written as \u00XX). */
+static char *put_json(char *p, char *end, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n && p + 7 < end; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			p += sprintf(p, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	return p;
+}
+
+static char *put_json_header(char *p, char *end, const struct http_request *req,
+			     const char *key, const char *name)
+{
+	const char *v;
+	size_t n;
+	p += sprintf(p, ",\"%s\":\"", key);
+	if (http_header_get(req, name, &v, &n))
+		p = put_json(p, end - 8, v, n);
+	*p++ = '"';
+	return p;
+}
+
+static void add_json(struct access_log *log, const char *peer, const struct http_request *req,
+		     int status, uint64_t bytes, int64_t now_sec)
+{
+	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
+	time_t t = (time_t)now_sec;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	p += strftime(p, 64, "{\"time\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", peer,
+		     llhttp_method_name((llhttp_method_t)req->method));
+	p = put_json(p, end - 512, req->buf + req->target.off, req->target.len);
+	p += sprintf(p, "\",\"protocol\":\"HTTP/%u.%u\",\"status\":%d,\"body_bytes_sent\":%llu",
+		     req->major, req->minor, status, (unsigned long long)bytes);
+	p = put_json_header(p, end - 256, req, "referer", "referer");
+	p = put_json_header(p, end - 16, req, "user_agent", "user-agent");
+	*p++ = '}';
+	*p++ = '\n';
+	log->len = (size_t)(p - log->buf);
+}
+
 void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
 		    int status, uint64_t bytes, int64_t now_sec)
 {
 	if (LOG_BUF - log->len < LINE_MAX_LEN)
 		access_log_flush(log);
+	if (log->json) {
+		add_json(log, peer, req, status, bytes, now_sec);
+		return;
+	}
 	if (now_sec != log->stamp_sec) {
 		time_t t = (time_t)now_sec;
 		struct tm tm;

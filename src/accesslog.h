@@ -4,14 +4,16 @@
 #ifndef GARCOM_ACCESSLOG_H
 #define GARCOM_ACCESSLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http.h"
 
 struct access_log;
 
-/* Open (append, create) path. NULL and errno on failure. */
-struct access_log *access_log_open(const char *path);
+/* Open (append, create) path; lines in nginx's combined format, or one
+ * JSON object a line. NULL and errno on failure. */
+struct access_log *access_log_open(const char *path, bool json);
 void access_log_close(struct access_log *log);
 
 /* One line for a finished request. peer: the client address as text. */

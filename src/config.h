@@ -137,6 +137,7 @@ struct config {
 	/* mime_types: extra "type ext ext..." lines (the /etc/mime.types
 	 * format), applied over the built-in table; later lines win. */
 	char *mime_types; /* the file, NULL = none */
+	bool access_log_json; /* access_log_format = "json" (else "combined") */
 	struct config_mime { char *ext; char *type; } *mime;
 	size_t nmime;
 	struct config_server *servers;

@@ -294,6 +294,7 @@ void config_dump(const struct config *cfg, FILE *out)
 	put_optional(out, "pid_file", cfg->pid_file);
 	put_optional(out, "error_log", cfg->error_log);
 	fprintf(out, "log_level = \"%s\";\n", levels[cfg->log_level]);
+	fprintf(out, "access_log_format = \"%s\";\n", cfg->access_log_json ? "json" : "combined");
 	if (cfg->sites) {
 		/* Their servers are printed with the others below: loading this
 		 * output must not read the site files a second time. */

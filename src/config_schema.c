@@ -209,6 +209,19 @@ static void set_workers(struct loader *ld, const config_setting_t *s, void *obj,
 	store_uint(obj, k, (uint64_t)v);
 }
 
+static void set_log_format(struct loader *ld, const config_setting_t *s, void *obj,
+			   const struct key *k)
+{
+	const char *v = config_setting_get_string(s);
+	struct config *cfg = obj;
+
+	if (strcmp(v, "combined") == 0 || strcmp(v, "json") == 0)
+		cfg->access_log_json = strcmp(v, "json") == 0;
+	else
+		config_fail(ld, s, "'%s' must be one of combined, json (not \"%s\")", k->name,
+			    v);
+}
+
 static void set_log_level(struct loader *ld, const config_setting_t *s, void *obj,
 			  const struct key *k)
 {
@@ -1348,6 +1361,7 @@ static const struct key root_keys[] = {
 	{ KEY("file_cache_max_size", K_SIZE,     set_size),     CFG(file_cache_max_size),
 	  .max = 64 << 20 },
 	{ KEY("mime_types",      K_STRING,  set_mime_types), CFG(mime_types) },
+	{ KEY("access_log_format", K_STRING, set_log_format) },
 	{ KEY("trusted_proxies", K_STRINGS, set_trusted_proxies) },
 	{ KEY("timeouts",        K_GROUP,   set_group),     .sub = &timeout_schema },
 	{ KEY("limits",          K_GROUP,   set_group),     .sub = &limit_schema },

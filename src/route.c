@@ -58,7 +58,7 @@ static struct access_log *open_log(struct route_table *t, const struct config *c
 	for (size_t k = 0; k < i; k++)
 		if (cfg->servers[k].access_log && strcmp(cfg->servers[k].access_log, path) == 0)
 			return t->sites[k].log;
-	struct access_log *log = access_log_open(path);
+	struct access_log *log = access_log_open(path, cfg->access_log_json);
 	if (!log) {
 		log_error("access_log %s: %s", path, strerror(errno));
 		return NULL;

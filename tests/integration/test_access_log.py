@@ -10,7 +10,8 @@ LINE = re.compile(r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
                   r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$')
 
 
-PROBE = '"HEAD / HTTP/1.1" '  # the fixture's readiness check
+# The fixture's readiness check, in either format.
+PROBES = ('"HEAD / HTTP/1.1" ', '"method":"HEAD","uri":"/"')
 
 
 def read_lines(path, want, timeout=3.0):
@@ -19,7 +20,8 @@ def read_lines(path, want, timeout=3.0):
     while time.monotonic() < deadline:
         if os.path.exists(path):
             with open(path) as f:
-                lines = [l for l in f.read().splitlines() if PROBE not in l]
+                lines = [l for l in f.read().splitlines()
+                         if not any(p in l for p in PROBES)]
             if len(lines) >= want:
                 return lines
         time.sleep(0.02)
@@ -85,3 +87,25 @@ def test_access_log_off_writes_nothing(make_garcom, tmp_path):
     g.start()
     g.request(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     assert not [f for f in os.listdir(g.tmp) if "access" in f]
+
+
+def test_json_format_gives_valid_json_for_any_request_bytes(make_garcom, tmp_path):
+    import json
+    log = str(tmp_path / "access.json")
+    g = make_garcom(extra='access_log_format = "json";',
+                    server_extra='access_log = "%s";' % log)
+    g.write("index.html", "hello")
+    g.start()
+    g.request(b'GET /index.html?q=%22x HTTP/1.1\r\nHost: t\r\n'
+              b'User-Agent: a"b\\c \xc3\xa9 \xff end\r\nReferer: r\r\n\r\n')
+    g.request(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n")
+    lines = read_lines(log, 2)
+    records = [json.loads(l) for l in lines]
+    assert records[0]["method"] == "GET"
+    assert records[0]["uri"] == "/index.html?q=%22x"
+    assert records[0]["status"] == 200 and records[0]["body_bytes_sent"] == 5
+    assert records[0]["remote_addr"] == "127.0.0.1"
+    assert records[0]["user_agent"] == 'a"b\\c \u00c3\u00a9 \u00ff end'
+    assert records[0]["referer"] == "r"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", records[0]["time"])
+    assert records[1]["status"] == 404 and records[1]["user_agent"] == ""
