@@ -504,7 +504,17 @@ static enum outcome relay(struct attempt *a)
 	const struct config_upstream *uc_cfg = a->pl->up->cfg;
 	struct upstream_conn *uc = a->uc;
 	struct http_out *out = a->out;
-	struct resp r = { .base = a->buf, .head_req = a->req->method == HTTP_HEAD };
+	/* Field by field: the header table (1.6 KiB) needs no zeroing. */
+	struct resp r;
+	r.base = a->buf;
+	r.head_req = a->req->method == HTTP_HEAD;
+	r.head_done = r.overflow = r.chunked = r.has_length = false;
+	r.event = R_NONE;
+	r.status = 0;
+	r.n = 0;
+	r.length = 0;
+	r.body_at = NULL;
+	r.body_len = 0;
 	r.fields = (struct http_fields){ .base = a->buf, .h = r.h, .n = &r.n,
 					 .max = HTTP_MAX_HEADERS };
 	llhttp_t parser;
