@@ -361,6 +361,19 @@ static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
 	}
 }
 
+const char *config_dir_problem(const char *path)
+{
+	struct stat st;
+	int err = stat(path, &st) < 0 ? errno : 0;
+	if (err == 0 && S_ISDIR(st.st_mode))
+		return NULL;
+	if (err == 0 || err == ENOTDIR)
+		return "is not a directory";
+	if (err == ENOENT)
+		return "does not exist";
+	return strerror(err); /* "Permission denied" and the like */
+}
+
 bool config_has_name(char **names, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -447,8 +460,6 @@ static void set_root(struct loader *ld, const config_setting_t *s, void *obj,
 	const char *text = config_setting_get_string(s);
 	char **root = field(obj, k), *abs;
 	const char *why;
-	struct stat st;
-	int err;
 
 	if (*text == '\0') {
 		config_fail(ld, s, "'%s' must not be empty", k->name);
@@ -471,15 +482,9 @@ static void set_root(struct loader *ld, const config_setting_t *s, void *obj,
 	/* Kept even when wrong, so that it does not also count as missing. */
 	free(*root);
 	*root = abs;
-	err = stat(abs, &st) < 0 ? errno : 0;
-	if (err == 0 && S_ISDIR(st.st_mode))
+	why = config_dir_problem(abs);
+	if (!why)
 		return;
-	if (err == 0 || err == ENOTDIR)
-		why = "is not a directory";
-	else if (err == ENOENT)
-		why = "does not exist";
-	else
-		why = strerror(err); /* "Permission denied" and the like */
 	if (strcmp(text, abs) == 0)
 		config_fail(ld, s, "root '%s' %s", text, why);
 	else

@@ -101,6 +101,8 @@ void config_free_upstream(struct config_upstream *up);
 /* config_schema.c helpers, shared with sites.c (site files). */
 void config_normalize_path(char *path);
 bool config_has_name(char **names, size_t n, const char *name);
+/* NULL when path is a directory, else why not ("does not exist", ...). */
+const char *config_dir_problem(const char *path);
 int config_add_string(struct loader *ld, char ***v, size_t *n, const char *s);
 int config_add_listen(struct loader *ld, struct config_listen **v, size_t *n,
 		      const struct config_listen *l);

@@ -542,9 +542,7 @@ static void each_word(struct site *st, const char *name, const char *v,
 static void set_root(struct site *st, const char *v, char **root)
 {
 	const char *why;
-	struct stat sb;
 	char *abs;
-	int err;
 
 	abs = v[0] == '/' ? strdup(v) : config_join_path(st->dir, v);
 	if (abs == NULL) {
@@ -554,15 +552,9 @@ static void set_root(struct site *st, const char *v, char **root)
 	config_normalize_path(abs);
 	free(*root);
 	*root = abs;
-	err = stat(abs, &sb) < 0 ? errno : 0;
-	if (err == 0 && S_ISDIR(sb.st_mode))
+	why = config_dir_problem(abs);
+	if (!why)
 		return;
-	if (err == 0 || err == ENOTDIR)
-		why = "is not a directory";
-	else if (err == ENOENT)
-		why = "does not exist";
-	else
-		why = strerror(err);
 	if (strcmp(v, abs) == 0)
 		fail(st, st->line, "root '%s' %s", v, why);
 	else
