@@ -499,6 +499,8 @@ static struct config *new_config(const char *path)
 	cfg->timeouts.tunnel_ms = 3600000;
 	cfg->limits.max_connections = 10000;
 	cfg->limits.header_size = 8192;
+	cfg->limits.uri_size = 4096;
+	cfg->limits.headers = 100;
 	cfg->limits.body_size = 1 << 20;
 	cfg->limits.requests_per_connection = 10000;
 	cfg->file_cache_entries = 10000;

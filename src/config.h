@@ -127,6 +127,9 @@ struct config {
 	struct {
 		unsigned max_connections;      /* 0 = no limit */
 		size_t header_size;            /* default 8192 */
+		size_t uri_size;               /* request-target; default 4096 */
+		unsigned headers;              /* header fields; default 100 */
+#define CONFIG_MAX_HEADERS 100
 		uint64_t body_size;            /* default 1m, 0 = no limit */
 		unsigned requests_per_connection; /* 0 = no limit */
 	} limits;

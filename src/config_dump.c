@@ -332,7 +332,9 @@ void config_dump(const struct config *cfg, FILE *out)
 	fprintf(out, "\nlimits = {\n\tmax_connections = %u;\n\theader_size = ",
 		cfg->limits.max_connections);
 	put_size(out, cfg->limits.header_size);
-	fputs(";\n\tbody_size = ", out);
+	fputs(";\n\turi_size = ", out);
+	put_size(out, cfg->limits.uri_size);
+	fprintf(out, ";\n\theaders = %u;\n\tbody_size = ", cfg->limits.headers);
 	put_size(out, cfg->limits.body_size);
 	fputs(";\n\trequests_per_connection = ", out);
 	put_int(out, cfg->limits.requests_per_connection);

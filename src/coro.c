@@ -15,6 +15,19 @@
 #endif
 #endif
 
+/* AddressSanitizer must be told of every stack switch, or it takes the other
+ * stack's frames for wild accesses (make check-asan builds with it). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CORO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CORO_ASAN 1
+#endif
+#endif
+#ifdef CORO_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 /* One page: a frame bigger than this can jump the guard, so code that runs on
  * coroutine stacks keeps its locals small (or is built with
  * -fstack-clash-protection). More pages would cost address space only. */
@@ -41,6 +54,11 @@ struct coro {
 	/* Used by create and destroy only. */
 	struct coro_pool *pool;
 	struct coro *next_idle;
+#ifdef CORO_ASAN
+	void *asan_fake;            /* our fake stack while suspended */
+	const void *resumer_bottom; /* the resumer's stack, for the way back */
+	size_t resumer_size;
+#endif
 };
 
 _Static_assert(offsetof(struct coro, pool) <= 64, "a switch would touch two cache lines");
@@ -64,6 +82,37 @@ struct coro_pool {
 void coro_switch(void **save, void *load);
 void *coro_stack_init(void *top, void (*entry)(void));
 
+#ifdef CORO_ASAN
+static void asan_enter(struct coro *co, void **fake)
+{
+	char *bottom = (char *)co + CORO_RECORD - co->pool->map_size + co->pool->guard;
+	__sanitizer_start_switch_fiber(fake, bottom, (size_t)((char *)co - bottom));
+}
+
+/* On co's stack, just after a switch into it. */
+static void asan_arrived(struct coro *co)
+{
+	__sanitizer_finish_switch_fiber(co->asan_fake, &co->resumer_bottom, &co->resumer_size);
+}
+
+/* On the resumer's stack again. */
+static void asan_back(void *fake)
+{
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+}
+
+/* fake == NULL: co is finished, its fake stack can go. */
+static void asan_leave(struct coro *co, void **fake)
+{
+	__sanitizer_start_switch_fiber(fake, co->resumer_bottom, co->resumer_size);
+}
+#else
+#define asan_enter(co, fake) ((void)(fake))
+#define asan_arrived(co) ((void)0)
+#define asan_back(fake) ((void)0)
+#define asan_leave(co, fake) ((void)0)
+#endif
+
 /* Per thread, as pools are: each worker thread runs its own coroutines. */
 static __thread struct coro *coro_running;
 
@@ -79,9 +128,11 @@ __attribute__((noreturn)) static void coro_main(void)
 {
 	struct coro *co = coro_running;
 
+	asan_arrived(co); /* asan_fake is NULL: a fresh stack */
 	co->fn(co, co->arg);
 	co->finished = true;
 	co->value = 0;
+	asan_leave(co, NULL);
 	coro_switch(&co->sp, co->resumer_sp);
 	/* coro_resume never switches to a finished coroutine, and returning
 	 * would run off the top of the stack into the record. */
@@ -188,6 +239,9 @@ struct coro *coro_create(struct coro_pool *pool, coro_fn fn, void *arg)
 	co->resumer = NULL;
 	co->resumer_sp = NULL;
 	co->finished = false;
+#ifdef CORO_ASAN
+	co->asan_fake = NULL;
+#endif
 	co->sp = coro_stack_init(co, coro_main);
 	return co;
 }
@@ -203,7 +257,10 @@ intptr_t coro_resume(struct coro *co, intptr_t value)
 	 * each yield goes back to whoever resumed it this time. */
 	co->resumer = coro_running;
 	coro_running = co;
+	void *fake = NULL;
+	asan_enter(co, &fake);
 	coro_switch(&co->resumer_sp, co->sp);
+	asan_back(fake);
 	coro_running = co->resumer;
 	return co->value;
 }
@@ -211,7 +268,9 @@ intptr_t coro_resume(struct coro *co, intptr_t value)
 intptr_t coro_yield(struct coro *co, intptr_t value)
 {
 	co->value = value;
+	asan_leave(co, &co->asan_fake);
 	coro_switch(&co->sp, co->resumer_sp);
+	asan_arrived(co);
 	return co->value;
 }
 

@@ -53,7 +53,7 @@ struct parse {
 	bool began; /* a message started (not just blank lines) */
 	unsigned nhost;
 	bool transfer_encoding;
-	size_t header_limit;
+	size_t uri_limit;
 	uint32_t msg_start;
 	const char *body_at; /* EV_BODY: decoded body bytes, in the read buffer */
 	size_t body_len;
@@ -147,7 +147,12 @@ static int on_message_begin(llhttp_t *p)
 
 static int on_url(llhttp_t *p, const char *at, size_t len)
 {
-	return http_span_extend(&P(p)->req->target, P(p)->base, at, len);
+	struct http_request *req = P(p)->req;
+	if (req->target.len + len > P(p)->uri_limit) {
+		P(p)->reject = 414;
+		return -1;
+	}
+	return http_span_extend(&req->target, P(p)->base, at, len);
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
@@ -894,9 +899,9 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	struct exchange x;
 	x.ctx = ctx;
 	x.c = c;
-	x.ps = (struct parse){ .req = &x.req, .header_limit = lim->header_size };
+	x.ps = (struct parse){ .req = &x.req, .uri_limit = lim->uri_size };
 	x.ps.fields = (struct http_fields){ .h = x.req.headers, .n = &x.req.nheaders,
-					    .max = HTTP_MAX_HEADERS };
+					    .max = lim->headers };
 	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
 	x.parser.data = &x.ps;
 	x.out.src = &c->src;

@@ -76,6 +76,8 @@ struct http_out;
 /* Per-worker settings the HTTP layer needs. */
 struct http_limits {
 	size_t header_size;
+	size_t uri_size;  /* request-target, 414 beyond */
+	unsigned headers; /* header fields, 431 beyond; <= HTTP_MAX_HEADERS */
 	unsigned header_timeout_ms, body_timeout_ms, keepalive_timeout_ms, send_timeout_ms;
 	unsigned requests_per_connection; /* 0 = no limit */
 	uint64_t body_size;               /* 0 = no limit */

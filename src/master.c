@@ -469,6 +469,7 @@ int master_run(struct config *cfg, const char *pid_file)
 		int st = worker_run(cfg, 0, fds, addrs, m.nsocks, -1);
 		if (pid_file)
 			unlink(pid_file);
+		free_socks(m.socks, m.nsocks, true);
 		config_free(cfg);
 		return st;
 	}

@@ -42,6 +42,7 @@ struct route_table {
 	size_t nlogs;
 	struct file_cache *cache;
 	struct upstream *upstreams; /* this worker's, same order as the config */
+	size_t nupstreams;
 	struct buf_pool *proxy_bufs;
 	struct site *sites;
 	size_t nsites, site_cap;
@@ -144,6 +145,7 @@ struct route_table *route_build(const struct config *cfg, struct netpoll *np)
 		goto fail;
 	fc_set_type_fn(t->cache, mime_type);
 	t->upstreams = upstream_create_all(cfg, np);
+	t->nupstreams = cfg->nupstreams;
 	/* Upstream responses are read through one of these at a time. */
 	t->proxy_bufs = buf_pool_create(16384, 128);
 	if (!t->upstreams || !t->proxy_bufs)
@@ -230,7 +232,7 @@ void route_free(struct route_table *t)
 	for (size_t i = 0; i < t->nlogs; i++)
 		access_log_close(t->logs[i]);
 	free(t->logs);
-	/* Upstream connections die with the worker's process. */
+	upstream_free_all(t->upstreams, t->nupstreams);
 	free(t);
 }
 

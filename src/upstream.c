@@ -56,14 +56,33 @@ struct upstream *upstream_create_all(const struct config *cfg, struct netpoll *n
 		up->np = np;
 		up->nservers = (unsigned)c->nservers;
 		up->servers = calloc(c->nservers + 1, sizeof *up->servers);
-		if (!up->servers)
+		if (!up->servers) {
+			upstream_free_all(ups, i);
 			return NULL; /* at start-up: the worker gives up */
+		}
 		for (size_t k = 0; k < c->nservers; k++) {
 			up->servers[k].addr = &c->servers[k];
 			up->servers[k].weight = c->weights ? (int)c->weights[k] : 1;
 		}
 	}
 	return ups;
+}
+
+void upstream_free_all(struct upstream *ups, size_t n)
+{
+	if (!ups)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (unsigned k = 0; ups[i].servers && k < ups[i].nservers; k++) {
+			while (ups[i].servers[k].idle) {
+				struct upstream_conn *uc = ups[i].servers[k].idle;
+				unlink_idle(uc);
+				conn_free(uc);
+			}
+		}
+		free(ups[i].servers);
+	}
+	free(ups);
 }
 
 unsigned upstream_index(const struct upstream *up, const struct upstream_server *s)

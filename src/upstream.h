@@ -40,6 +40,10 @@ struct upstream_conn {
 /* One struct upstream per config upstream, same order. */
 struct upstream *upstream_create_all(const struct config *cfg, struct netpoll *np);
 
+/* Closes the idle pooled connections and frees what upstream_create_all
+ * made. No connection may be in use. */
+void upstream_free_all(struct upstream *ups, size_t n);
+
 /* A server not in `tried` (bit i = server i), not marked down; NULL if none. */
 struct upstream_server *upstream_pick(struct upstream *up, uint64_t tried, uint64_t now_ms);
 unsigned upstream_index(const struct upstream *up, const struct upstream_server *s);

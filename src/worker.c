@@ -75,6 +75,7 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 
 /* What an idle keep-alive connection costs (DESIGN.md: under 256 bytes). */
 _Static_assert(sizeof(struct http_conn) <= 128, "the idle connection record grew");
+_Static_assert(CONFIG_MAX_HEADERS <= HTTP_MAX_HEADERS, "limits.headers may exceed the header table");
 
 /* After EMFILE/ENFILE from accept4, try again after this long. */
 #define ACCEPT_RETRY_MS 100
@@ -366,6 +367,8 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 
 	w.limits = (struct http_limits){
 		.header_size = cfg->limits.header_size,
+		.uri_size = cfg->limits.uri_size,
+		.headers = cfg->limits.headers,
 		.header_timeout_ms = cfg->timeouts.header_ms,
 		.body_timeout_ms = cfg->timeouts.body_ms,
 		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,
@@ -444,6 +447,19 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	log_info("worker %d exiting: %llu requests on %llu connections", id, w.requests,
 		 w.accepted);
 out:
-	/* The process exits next; the kernel closes what is left. */
+	/* Everything back, so that a leak checker shows real leaks only. With
+	 * connections still open (a forced shutdown) their coroutines point
+	 * into all of it: then the kernel takes it back at exit. */
+	if (w.active == 0) {
+		route_free(w.routes);
+		free(w.listeners);
+		buf_pool_destroy(w.http.rbufs);
+		buf_pool_destroy(w.http.wbufs);
+		coro_pool_destroy(w.coros);
+		if (w.sigfd >= 0)
+			close(w.sigfd);
+		netpoll_destroy(w.np);
+		free(w.conns);
+	}
 	return status;
 }

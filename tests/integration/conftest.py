@@ -12,7 +12,8 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "src", "garcom")
+# make check-asan points this at the sanitizer build.
+BINARY = os.environ.get("GARCOM_BINARY") or os.path.join(ROOT, "src", "garcom")
 
 
 def free_port():
@@ -65,9 +66,11 @@ class Garcom:
             f.write(data if isinstance(data, bytes) else data.encode())
         return path
 
-    def start(self):
-        self.proc = subprocess.Popen([BINARY, "-c", self.conf], stdin=subprocess.DEVNULL)
-        wait_listening(self.port, self.proc)
+    def start(self, wrapper=(), timeout=10.0):
+        """wrapper: a command the daemon runs under (valgrind ...)."""
+        self.proc = subprocess.Popen(list(wrapper) + [BINARY, "-c", self.conf],
+                                     stdin=subprocess.DEVNULL)
+        wait_listening(self.port, self.proc, timeout)
         return self
 
     def children(self):

@@ -140,3 +140,39 @@ def test_blank_line_after_a_request_brings_no_408(make_garcom):
         c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         status, h, _ = c.response()
         assert status == 200
+
+
+def test_uri_longer_than_uri_size_is_414(garcom):
+    # The default limits.uri_size is 4k: a 5000-byte target in a head that
+    # header_size (8k) would take.
+    with garcom.connect() as c:
+        c.send(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+        status, h, _ = c.response()
+        assert status == 414
+        assert h["connection"] == "close"
+        assert c.closed_by_peer()
+    # Just under it is fine (404: no such file).
+    status, _, _ = garcom.request(b"GET /" + b"a" * 4000 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert status == 404
+
+
+def test_limits_uri_size_and_headers_are_configurable(make_garcom):
+    g = make_garcom(extra="limits = { uri_size = 512; headers = 5; };")
+    g.write("index.html", "ok")
+    g.start()
+    status, _, _ = g.request(b"GET /" + b"a" * 600 + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert status == 414
+    four = b"".join(b"X-%d: v\r\n" % i for i in range(4))  # Host + 4 = 5
+    status, _, _ = g.request(b"GET / HTTP/1.1\r\nHost: a\r\n" + four + b"\r\n")
+    assert status == 200
+    with g.connect() as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\n" + four + b"X-5: v\r\n\r\n")
+        status, h, _ = c.response()
+        assert status == 431
+        assert h["connection"] == "close"
+
+
+def test_more_than_100_header_fields_is_431(garcom):
+    many = b"".join(b"X-%d: v\r\n" % i for i in range(100))
+    status, _, _ = garcom.request(b"GET / HTTP/1.1\r\nHost: a\r\n" + many + b"\r\n")
+    assert status == 431

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 
-from conftest import BINARY
+from conftest import BINARY, ROOT
 
 GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -184,8 +184,7 @@ def test_check_config_accepts_a_valid_file_and_T_prints_it(tmp_path):
 
 
 def test_bundled_config_is_valid():
-    root = os.path.dirname(BINARY)
-    r = subprocess.run([BINARY, "-t", "-c", os.path.join(root, "..", "conf", "garcom.conf")],
+    r = subprocess.run([BINARY, "-t", "-c", os.path.join(ROOT, "conf", "garcom.conf")],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0, r.stderr
 

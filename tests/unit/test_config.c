@@ -97,7 +97,7 @@ static const char full_conf[] =
 	"timeouts = { header = 5; body = \"500ms\"; keepalive = 1.5; send = \"2m\";\n"
 	"             shutdown = \"1h\"; };\n"
 	"limits = { max_connections = 0; header_size = \"16k\"; body_size = \"1g\";\n"
-	"           requests_per_connection = 100; };\n"
+	"           uri_size = \"2k\"; headers = 50; requests_per_connection = 100; };\n"
 	"servers = (\n"
 	"  {\n"
 	"    listen = [ \"0.0.0.0:8080\", \"[::]:8080\" ];\n"
@@ -165,6 +165,8 @@ static void test_full_config_sets_every_key(void **state)
 	assert_int_equal(cfg->timeouts.shutdown_ms, 3600000);
 	assert_int_equal(cfg->limits.max_connections, 0);
 	assert_int_equal(cfg->limits.header_size, 16384);
+	assert_int_equal(cfg->limits.uri_size, 2048);
+	assert_int_equal(cfg->limits.headers, 50);
 	assert_int_equal(cfg->limits.body_size, 1ULL << 30);
 	assert_int_equal(cfg->limits.requests_per_connection, 100);
 
@@ -255,6 +257,8 @@ static void test_defaults_fill_a_minimal_config(void **state)
 	assert_int_equal(cfg->timeouts.shutdown_ms, 30000);
 	assert_int_equal(cfg->limits.max_connections, 10000);
 	assert_int_equal(cfg->limits.header_size, 8192);
+	assert_int_equal(cfg->limits.uri_size, 4096);
+	assert_int_equal(cfg->limits.headers, 100);
 	assert_int_equal(cfg->limits.body_size, 1 << 20);
 	assert_int_equal(cfg->limits.requests_per_connection, 10000);
 	assert_int_equal(cfg->nservers, 1);
@@ -323,16 +327,19 @@ static void test_out_of_range_value_gives_the_range(void **state)
 			    "%s:3: 'workers' must be \"auto\" or between 1 and 1024\n"
 			    "%s:4: 'header' must be between 1ms and 1d\n"
 			    "%s:5: 'log_level' must be one of error, warn, info, debug "
-			    "(not \"loud\")\n",
+			    "(not \"loud\")\n"
+			    "%s:6: 'headers' must be between 1 and 100\n"
+			    "%s:6: 'uri_size' must be between 256 and 1m\n",
 			    at("c.conf"), at("c.conf"), at("c.conf"), at("c.conf"),
-			    at("c.conf"));
+			    at("c.conf"), at("c.conf"), at("c.conf"));
 	char text[512];
 
 	snprintf(text, sizeof(text),
 		 "events_batch = 0;\ncoroutine_stack = \"8k\";\nworkers = 2000;\n"
-		 "timeouts = { header = -1; };\nlog_level = \"loud\";\n%s",
+		 "timeouts = { header = -1; };\nlog_level = \"loud\";\n"
+		 "limits = { headers = 101; uri_size = 100; };\n%s",
 		 server);
-	assert_errors("c.conf", text, 5, want);
+	assert_errors("c.conf", text, 7, want);
 	free(want);
 }
 
@@ -1715,6 +1722,8 @@ static void assert_configs_equal(const struct config *a, const struct config *b)
 	assert_memory_equal(&a->timeouts, &b->timeouts, sizeof(a->timeouts));
 	assert_int_equal(a->limits.max_connections, b->limits.max_connections);
 	assert_int_equal(a->limits.header_size, b->limits.header_size);
+	assert_int_equal(a->limits.uri_size, b->limits.uri_size);
+	assert_int_equal(a->limits.headers, b->limits.headers);
 	assert_int_equal(a->limits.body_size, b->limits.body_size);
 	assert_int_equal(a->limits.requests_per_connection,
 			 b->limits.requests_per_connection);
