@@ -250,8 +250,8 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 		char lm[HTTP_DATE_LEN + 1];
 		date_format(f->st.st_mtim.tv_sec, lm);
 		int n = snprintf(head, sizeof head,
-				 "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\n", type, lm,
-				 etag);
+				 "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\n"
+				 "Accept-Ranges: bytes\r\n", type, lm, etag);
 		head_len = n > 0 && (size_t)n < sizeof head ? (size_t)n : 0;
 		in_memory = (uint64_t)f->st.st_size <= fc->max_body && fc->max_entries &&
 			    fc->total_body + (size_t)f->st.st_size <= fc->max_total;

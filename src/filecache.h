@@ -29,7 +29,9 @@ struct fc_entry {
 	const char *body;   /* the whole file when held in memory, else NULL */
 	const char *etag;   /* quoted, strong */
 	size_t etag_len;
-	const char *head;   /* "Content-Type: ...\r\nLast-Modified: ...\r\nETag: ...\r\n" */
+	/* "Content-Type: ...\r\nLast-Modified: ...\r\nETag: ...\r\nAccept-Ranges: bytes\r\n":
+	 * a plain 200's header lines, built once. */
+	const char *head;
 	size_t head_len;
 	const char *type;   /* Content-Type value */
 	size_t type_len;

@@ -134,6 +134,7 @@ static int on_message_begin(llhttp_t *p)
 {
 	struct http_request *req = P(p)->req;
 	req->nheaders = 0;
+	req->names = 0;
 	req->target = (struct http_span){ 0, 0 };
 	req->host = (struct http_span){ 0, 0 };
 	req->expect_continue = false;
@@ -166,9 +167,14 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 static int on_header_field_complete(llhttp_t *p)
 {
 	int r = http_fields_name_done(&P(p)->fields);
-	if (r < 0)
+	if (r < 0) {
 		P(p)->reject = 400;
-	return r;
+		return r;
+	}
+	struct http_request *req = P(p)->req;
+	const struct http_span *name = &req->headers[req->nheaders - 1].name;
+	req->names |= http_name_bit(P(p)->base + name->off, name->len);
+	return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
@@ -287,6 +293,16 @@ uint64_t http_out_now(const struct http_out *out)
 size_t http_scratch_room(const struct http_out *out)
 {
 	return out->cap - out->used;
+}
+
+char *http_scratch_put(struct http_out *out, const char *s, size_t n)
+{
+	if (out->cap - out->used < n)
+		return NULL;
+	char *p = out->buf + out->used;
+	memcpy(p, s, n);
+	out->used += n;
+	return p;
 }
 
 int http_scratchf(struct http_out *out, char **where, const char *fmt, ...)
@@ -511,6 +527,8 @@ bool http_header_get(const struct http_request *req, const char *name, const cha
 		     size_t *len)
 {
 	size_t n = strlen(name);
+	if (!(req->names & http_name_bit(name, n)))
+		return false;
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
 		if (h->name.len == n && strncasecmp(req->buf + h->name.off, name, n) == 0) {

@@ -38,8 +38,19 @@ struct http_request {
 	struct http_span target; /* as sent: path and query */
 	struct http_span host;   /* empty when absent */
 	uint16_t nheaders;
+	/* A bit per header name present (http_name_bit): most lookups are
+	 * for headers a request does not have, and this answers them. */
+	uint64_t names;
 	struct http_header headers[HTTP_MAX_HEADERS];
 };
+
+/* The bit of `names` for a header name: from its length and its first and
+ * last letters, case-insensitively. */
+static inline uint64_t http_name_bit(const char *name, size_t len)
+{
+	unsigned first = (unsigned char)name[0] | 0x20, last = (unsigned char)name[len - 1] | 0x20;
+	return 1ULL << ((len * 7 + first * 3 + last) & 63);
+}
 
 /* A piece of a response body: memory, or a range of an open file. */
 struct http_part {
@@ -130,6 +141,9 @@ void *http_scratch_aligned(struct http_out *out, size_t n);
 int http_scratchf(struct http_out *out, char **where, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 size_t http_scratch_room(const struct http_out *out);
+/* Appends n bytes to the scratch area and returns where they went, or NULL
+ * when they do not fit. Pieces put one after another are one run. */
+char *http_scratch_put(struct http_out *out, const char *s, size_t n);
 /* The worker's clock (ms), as the netpoller last read it. */
 uint64_t http_out_now(const struct http_out *out);
 

@@ -33,9 +33,10 @@ enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
 		len = (size_t)(frag - t);
 	}
 	/* absolute-form (RFC 9112 3.2.2): skip scheme and authority. */
-	size_t skip = len >= 8 && strncasecmp(t, "https://", 8) == 0  ? 8
-		      : len >= 7 && strncasecmp(t, "http://", 7) == 0 ? 7
-								       : 0;
+	size_t skip = len < 7 || t[0] == '/'				  ? 0
+		      : len >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
+		      : strncasecmp(t, "http://", 7) == 0		  ? 7
+									  : 0;
 	if (skip) {
 		const char *p = memchr(t + skip, '/', len - skip);
 		const char *q = memchr(t + skip, '?', len - skip);

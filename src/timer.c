@@ -52,26 +52,39 @@ void timer_arm(struct timer_wheel *w, struct timer *t, uint64_t expires_ms)
 	unsigned slot = tick & MASK;
 	link_into(&w->slots[slot], t);
 	w->busy[slot / 64] |= 1ull << (slot % 64);
+	w->busy_words |= 1ull << (slot / 64);
 }
 
+_Static_assert(TIMER_SLOTS / 64 == 64, "busy_words has a bit per word of busy[]");
+
+/* The first busy slot from start on, in wheel order: the rest of start's
+ * word, then the other words (found with busy_words, not a scan: this runs
+ * every loop turn), then start's word before start. */
 int timer_wheel_next_ms(const struct timer_wheel *w, uint64_t now_ms)
 {
 	unsigned start = (unsigned)((w->tick + 1) & MASK);
-	for (unsigned i = 0; i <= TIMER_SLOTS / 64; i++) {
-		unsigned word = (start / 64 + i) % (TIMER_SLOTS / 64);
-		uint64_t bits = w->busy[word];
-		if (i == 0)
-			bits &= ~0ull << (start % 64);
-		else if (i == TIMER_SLOTS / 64)
-			bits &= (start % 64) ? ~(~0ull << (start % 64)) : 0;
-		if (!bits)
-			continue;
-		unsigned slot = word * 64 + (unsigned)__builtin_ctzll(bits);
-		uint64_t tick = w->tick + 1 + ((slot - start) & MASK);
-		uint64_t at = tick * TIMER_TICK_MS;
-		return at <= now_ms ? 0 : (int)(at - now_ms);
+	unsigned sw = start / 64, sb = start % 64;
+	uint64_t bits = w->busy[sw] & (~0ull << sb);
+	unsigned slot;
+	if (bits) {
+		slot = sw * 64 + (unsigned)__builtin_ctzll(bits);
+	} else {
+		uint64_t words = w->busy_words & ~(1ull << sw);
+		if (words) {
+			unsigned r = (sw + 1) % 64;
+			uint64_t rot = r ? (words >> r) | (words << (64 - r)) : words;
+			unsigned word = (r + (unsigned)__builtin_ctzll(rot)) % 64;
+			slot = word * 64 + (unsigned)__builtin_ctzll(w->busy[word]);
+		} else {
+			bits = w->busy[sw] & ~(~0ull << sb);
+			if (!bits)
+				return -1;
+			slot = sw * 64 + (unsigned)__builtin_ctzll(bits);
+		}
 	}
-	return -1;
+	uint64_t tick = w->tick + 1 + ((slot - start) & MASK);
+	uint64_t at = tick * TIMER_TICK_MS;
+	return at <= now_ms ? 0 : (int)(at - now_ms);
 }
 
 /* Move the due timers of one slot to the expired list; keep the others. */
@@ -86,8 +99,11 @@ static void collect_slot(struct timer_wheel *w, unsigned slot, uint64_t now_tick
 		}
 		t = next;
 	}
-	if (!w->slots[slot])
+	if (!w->slots[slot]) {
 		w->busy[slot / 64] &= ~(1ull << (slot % 64));
+		if (!w->busy[slot / 64])
+			w->busy_words &= ~(1ull << (slot / 64));
+	}
 }
 
 unsigned timer_wheel_advance(struct timer_wheel *w, uint64_t now_ms)

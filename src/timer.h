@@ -23,6 +23,7 @@ struct timer_wheel {
 	uint64_t tick; /* every slot up to this tick has been processed */
 	struct timer *slots[TIMER_SLOTS];
 	uint64_t busy[TIMER_SLOTS / 64]; /* bit set: slot may hold timers */
+	uint64_t busy_words;             /* bit i set: busy[i] != 0 */
 	struct timer *expired;           /* due now, being fired */
 };
 

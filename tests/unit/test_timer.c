@@ -131,6 +131,61 @@ static void test_timer_next_ms_points_at_earliest(void **state)
 	assert_true(next <= 800 + (int)TIMER_TICK_MS);
 }
 
+/* The slot by slot scan the wheel once did: the reference. */
+static int next_ms_by_scan(const struct timer_wheel *w, uint64_t now_ms)
+{
+	for (uint64_t k = 1; k <= TIMER_SLOTS; k++) {
+		uint64_t tick = w->tick + k;
+		unsigned slot = (unsigned)(tick % TIMER_SLOTS);
+		if (w->busy[slot / 64] & (1ull << (slot % 64))) {
+			uint64_t at = tick * TIMER_TICK_MS;
+			return at <= now_ms ? 0 : (int)(at - now_ms);
+		}
+	}
+	return -1;
+}
+
+/* Timers armed and cancelled at random, the clock moving on: the next
+ * deadline always equals the full scan's, wherever the busy slots lie
+ * against the wheel's position (before it, after it, in its own word). */
+static void test_timer_next_ms_matches_a_full_scan(void **state)
+{
+	(void)state;
+	static struct probe many[64];
+	uint64_t now = 123457;
+	unsigned seed = 12345;
+	timer_wheel_init(&wheel, now);
+	memset(many, 0, sizeof many);
+	for (int i = 0; i < 64; i++)
+		timer_init(&many[i].t, probe_fired);
+	for (int round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		struct probe *p = &many[(seed >> 8) % 64];
+		unsigned r = (seed >> 16) % 100;
+		if (r < 45)
+			timer_arm(&wheel, &p->t, now + 1 + (seed >> 3) % (TIMER_SLOTS * TIMER_TICK_MS * 2));
+		else if (r < 60)
+			timer_cancel(&p->t);
+		else
+			timer_wheel_advance(&wheel, now += (seed >> 20) % 300);
+		assert_int_equal(timer_wheel_next_ms(&wheel, now), next_ms_by_scan(&wheel, now));
+	}
+	/* One timer alone, almost a revolution ahead: its slot is in the
+	 * wheel's own word, just before the wheel's position. */
+	for (int i = 0; i < 64; i++)
+		timer_cancel(&many[i].t);
+	timer_wheel_init(&wheel, 0);
+	timer_wheel_advance(&wheel, now = 9 * TIMER_TICK_MS); /* position 10 */
+	for (uint64_t k = TIMER_SLOTS - 8; k < TIMER_SLOTS; k++) {
+		timer_arm(&wheel, &many[0].t, now + k * TIMER_TICK_MS);
+		assert_true(timer_wheel_next_ms(&wheel, now) > 0);
+		assert_int_equal(timer_wheel_next_ms(&wheel, now), next_ms_by_scan(&wheel, now));
+		timer_cancel(&many[0].t);
+		/* Two revolutions on: the cancelled timer's stale bit is gone. */
+		timer_wheel_advance(&wheel, now += TIMER_TICK_MS * TIMER_SLOTS * 2);
+	}
+}
+
 /* A callback that cancels another due timer must not make it fire: two
  * timers due together, each cancelling the other; exactly one fires. */
 static struct probe pair[2];
@@ -165,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_timer_big_clock_jump_fires_all_due),
 		cmocka_unit_test(test_timer_next_ms_points_at_earliest),
 		cmocka_unit_test(test_timer_callback_may_cancel_another_due_timer),
+		cmocka_unit_test(test_timer_next_ms_matches_a_full_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
