@@ -1,7 +1,8 @@
 /* accesslog: see accesslog.h. A line is built straight into the buffer;
  * when it would not fit, the buffer is written first. Quotes, backslashes
  * and control bytes from the request are escaped as \xHH, as nginx does, so
- * a client cannot forge lines. */
+ * a client cannot forge lines. After the combined fields come the request
+ * time, the upstream address and the upstream time. */
 #include "accesslog.h"
 
 #include <errno.h>
@@ -104,6 +105,20 @@ static char *put_escaped(char *p, char *end, const char *s, size_t n)
 	return p;
 }
 
+/* sep, then v in decimal: no printf on the hot path. */
+static char *put_u64(char *p, char sep, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	*p++ = sep;
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 static char *put_header(char *p, char *end, const struct http_request *req, const char *name)
 {
 	const char *v;
@@ -148,53 +163,72 @@ static char *put_json_header(char *p, char *end, const struct http_request *req,
 	return p;
 }
 
-static void add_json(struct access_log *log, const char *peer, const struct http_request *req,
-		     int status, uint64_t bytes, int64_t now_sec)
+static void add_json(struct access_log *log, const struct http_log_entry *e)
 {
+	const struct http_request *req = e->req;
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
-	time_t t = (time_t)now_sec;
+	time_t t = (time_t)e->now_sec;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	p += strftime(p, 64, "{\"time\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", peer,
+	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", e->peer,
 		     llhttp_method_name((llhttp_method_t)req->method));
-	p = put_json(p, end - 512, req->buf + req->target.off, req->target.len);
+	p = put_json(p, end - 640, req->buf + req->target.off, req->target.len);
 	p += sprintf(p, "\",\"protocol\":\"HTTP/%u.%u\",\"status\":%d,\"body_bytes_sent\":%llu",
-		     req->major, req->minor, status, (unsigned long long)bytes);
-	p = put_json_header(p, end - 256, req, "referer", "referer");
-	p = put_json_header(p, end - 16, req, "user_agent", "user-agent");
-	*p++ = '}';
-	*p++ = '\n';
+		     req->major, req->minor, e->status, (unsigned long long)e->bytes);
+	p = put_json_header(p, end - 384, req, "referer", "referer");
+	p = put_json_header(p, end - 144, req, "user_agent", "user-agent");
+	p += sprintf(p, ",\"request_time_us\":%llu", (unsigned long long)e->request_us);
+	if (e->upstream) {
+		p += sprintf(p, ",\"upstream_addr\":\"");
+		p = put_json(p, end - 48, e->upstream, strlen(e->upstream));
+		p += sprintf(p, "\",\"upstream_time_us\":%llu}\n",
+			     (unsigned long long)e->upstream_us);
+	} else {
+		p += sprintf(p, ",\"upstream_addr\":null,\"upstream_time_us\":null}\n");
+	}
 	log->len = (size_t)(p - log->buf);
 }
 
-void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
-		    int status, uint64_t bytes, int64_t now_sec)
+/* nginx's combined format, then request time, upstream address and
+ * upstream time (µs; "-" when not proxied): analysers that read
+ * "combined" ignore what follows the User-Agent. */
+void access_log_add(struct access_log *log, const struct http_log_entry *e)
 {
+	const struct http_request *req = e->req;
 	if (LOG_BUF - log->len < LINE_MAX_LEN)
 		access_log_flush(log);
 	if (log->json) {
-		add_json(log, peer, req, status, bytes, now_sec);
+		add_json(log, e);
 		return;
 	}
-	if (now_sec != log->stamp_sec) {
-		time_t t = (time_t)now_sec;
+	if (e->now_sec != log->stamp_sec) {
+		time_t t = (time_t)e->now_sec;
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
-		log->stamp_sec = now_sec;
+		log->stamp_sec = e->now_sec;
 	}
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
-	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", peer, log->stamp,
+	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", e->peer, log->stamp,
 			 llhttp_method_name((llhttp_method_t)req->method));
 	p += n;
-	p = put_escaped(p, end - 512, req->buf + req->target.off, req->target.len);
-	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor, status,
-		     (unsigned long long)bytes);
+	p = put_escaped(p, end - 640, req->buf + req->target.off, req->target.len);
+	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor,
+		     e->status, (unsigned long long)e->bytes);
 	p += n;
-	p = put_header(p, end, req, "referer");
+	p = put_header(p, end - 320, req, "referer");
 	*p++ = ' ';
-	p = put_header(p, end, req, "user-agent");
+	p = put_header(p, end - 160, req, "user-agent");
+	p = put_u64(p, ' ', e->request_us);
+	if (e->upstream) {
+		*p++ = ' ';
+		p = put_escaped(p, end - 32, e->upstream, strlen(e->upstream));
+		p = put_u64(p, ' ', e->upstream_us);
+	} else {
+		memcpy(p, " - -", 4);
+		p += 4;
+	}
 	*p++ = '\n';
 	log->len = (size_t)(p - log->buf);
 }

@@ -275,10 +275,9 @@ static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
 
 /* ---- access log ---- */
 
-static void log_line(void *target, const char *peer, const struct http_request *req, int status,
-		     uint64_t bytes, int64_t now_sec)
+static void log_line(void *target, const struct http_log_entry *e)
 {
-	access_log_add(target, peer, req, status, bytes, now_sec);
+	access_log_add(target, e);
 }
 
 /* Once per loop turn: the lines of every request of the turn, one write. */
