@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 struct access_log {
 	int fd;
 	bool json;
+	bool pipe; /* a pipe or socket (stdout in a container): see flush */
 	char *path;
 	size_t len;
 	int64_t stamp_sec; /* the cached time stamp's second */
@@ -28,12 +31,21 @@ struct access_log {
 	char buf[LOG_BUF];
 };
 
+/* "stdout" is the process's fd 1, taken as it is: a container's stdout is
+ * a pipe that a non-root user may not be allowed to open by name. */
+static int open_target(const char *path)
+{
+	if (strcmp(path, "stdout") == 0)
+		return fcntl(1, F_DUPFD_CLOEXEC, 3);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
 struct access_log *access_log_open(const char *path, bool json)
 {
 	struct access_log *log = malloc(sizeof *log);
 	if (!log)
 		return NULL;
-	log->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	log->fd = open_target(path);
 	log->path = strdup(path);
 	if (log->fd < 0 || !log->path) {
 		int e = errno;
@@ -44,6 +56,8 @@ struct access_log *access_log_open(const char *path, bool json)
 		errno = e;
 		return NULL;
 	}
+	struct stat st;
+	log->pipe = fstat(log->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 	log->len = 0;
 	log->stamp_sec = -1;
 	log->json = json;
@@ -60,11 +74,26 @@ void access_log_close(struct access_log *log)
 	free(log);
 }
 
+/* How much of buf[off, len) to write at once. To a pipe, workers sharing
+ * it must not interleave: only a write of at most PIPE_BUF bytes is whole,
+ * so cut at the last line end within it (a longer line goes alone). */
+static size_t chunk_len(const struct access_log *log, size_t off)
+{
+	size_t left = log->len - off;
+	if (!log->pipe || left <= PIPE_BUF)
+		return left;
+	const char *nl = memrchr(log->buf + off, '\n', PIPE_BUF);
+	if (nl)
+		return (size_t)(nl - (log->buf + off)) + 1;
+	nl = memchr(log->buf + off, '\n', left);
+	return nl ? (size_t)(nl - (log->buf + off)) + 1 : left;
+}
+
 int access_log_flush(struct access_log *log)
 {
 	size_t off = 0;
 	while (off < log->len) {
-		ssize_t n = write(log->fd, log->buf + off, log->len - off);
+		ssize_t n = write(log->fd, log->buf + off, chunk_len(log, off));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -80,7 +109,9 @@ int access_log_flush(struct access_log *log)
 int access_log_reopen(struct access_log *log)
 {
 	access_log_flush(log);
-	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (strcmp(log->path, "stdout") == 0)
+		return 0;
+	int fd = open_target(log->path);
 	if (fd < 0)
 		return -errno;
 	dup2(fd, log->fd);

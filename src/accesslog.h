@@ -12,8 +12,8 @@
 
 struct access_log;
 
-/* Open (append, create) path; lines in nginx's combined format, or one
- * JSON object a line. NULL and errno on failure. */
+/* Open (append, create) path, or take fd 1 for "stdout"; lines in nginx's
+ * combined format, or one JSON object a line. NULL and errno on failure. */
 struct access_log *access_log_open(const char *path, bool json);
 void access_log_close(struct access_log *log);
 

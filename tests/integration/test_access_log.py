@@ -192,3 +192,48 @@ def test_json_lines_have_request_and_upstream_times(make_garcom, upstream, tmp_p
     assert a["request_time_us"] >= a["upstream_time_us"]
     assert b["upstream_addr"] is None and b["upstream_time_us"] is None
     assert isinstance(b["request_time_us"], int) and 0 <= b["request_time_us"] < 300000
+
+
+def test_stdout_log_lines_stay_whole_from_two_workers_on_one_pipe(make_garcom):
+    """access_log = "stdout" (containers): two workers write into one pipe
+    that its reader leaves full for a while; no line is cut into another."""
+    import subprocess
+    import threading
+    from conftest import BINARY, wait_listening
+    g = make_garcom(workers=2, server_extra='access_log = "stdout";')
+    g.write("index.html", "x")
+    g.proc = subprocess.Popen([BINARY, "-c", g.conf], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE)
+    wait_listening(g.port, g.proc)
+    target = b"/" + b"a" * 1500 + b"?"  # a few lines fill PIPE_BUF
+
+    def client(k):
+        with g.connect() as c:
+            for i in range(150):
+                c.send(b"GET " + target + b"%d-%d HTTP/1.1\r\nHost: t\r\n\r\n" % (k, i))
+                assert c.response()[0] == 404
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    data = []
+
+    def slow_reader():  # the pipe (64 KiB) stays nearly full: writers block
+        time.sleep(0.5)
+        while True:
+            chunk = os.read(g.proc.stdout.fileno(), 3000)
+            if not chunk:
+                break
+            data.append(chunk)
+            time.sleep(0.001)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    for t in threads:
+        t.join(60)
+    g.stop()
+    reader.join(10)
+    lines = [l for l in b"".join(data).decode("ascii").splitlines() if "/aaa" in l]
+    assert len(lines) == 8 * 150
+    assert all(LINE.match(l) for l in lines), [l for l in lines if not LINE.match(l)][:2]
+    assert len(set(l.split('"')[1] for l in lines)) == 8 * 150
