@@ -847,7 +847,6 @@ static void log_request(struct exchange *x, int status, uint64_t bytes)
 	};
 	x->ctx->log(x->log_target, &e);
 	x->log_target = NULL;
-	x->upstream = NULL;
 }
 
 struct np_source *http_client_source(struct http_out *out)
@@ -1002,6 +1001,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			x.msg_start = x.pos;
 			x.head_deadline = netpoll_now(np) + lim->header_timeout_ms;
 			x.start_us = netpoll_now_us(np);
+			x.upstream = NULL; /* the last request may not have been logged */
 			x.body_done = x.body_started = x.continue_sent = x.head_sent = false;
 			x.body_paused = false;
 			answered = false;

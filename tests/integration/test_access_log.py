@@ -207,8 +207,8 @@ def test_stdout_log_lines_stay_whole_from_two_workers_on_one_pipe(make_garcom):
     wait_listening(g.port, g.proc)
     target = b"/" + b"a" * 1500 + b"?"  # a few lines fill PIPE_BUF
 
-    def client(k):
-        with g.connect() as c:
+    def client(k):  # a worker blocked on the full pipe answers late
+        with g.connect(timeout=30) as c:
             for i in range(150):
                 c.send(b"GET " + target + b"%d-%d HTTP/1.1\r\nHost: t\r\n\r\n" % (k, i))
                 assert c.response()[0] == 404
@@ -221,7 +221,7 @@ def test_stdout_log_lines_stay_whole_from_two_workers_on_one_pipe(make_garcom):
     def slow_reader():  # the pipe (64 KiB) stays nearly full: writers block
         time.sleep(0.5)
         while True:
-            chunk = os.read(g.proc.stdout.fileno(), 3000)
+            chunk = os.read(g.proc.stdout.fileno(), 8192)
             if not chunk:
                 break
             data.append(chunk)
