@@ -1,14 +1,17 @@
 /* accesslog: see accesslog.h. A line is built straight into the buffer;
  * when it would not fit, the buffer is written first. Quotes, backslashes
  * and control bytes from the request are escaped as \xHH, as nginx does, so
- * a client cannot forge lines. */
+ * a client cannot forge lines. After the combined fields come the request
+ * time, the upstream address and the upstream time. */
 #include "accesslog.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 struct access_log {
 	int fd;
 	bool json;
+	bool pipe; /* a pipe or socket (stdout in a container): see flush */
 	char *path;
 	size_t len;
 	int64_t stamp_sec; /* the cached time stamp's second */
@@ -27,12 +31,21 @@ struct access_log {
 	char buf[LOG_BUF];
 };
 
+/* "stdout" is the process's fd 1, taken as it is: a container's stdout is
+ * a pipe that a non-root user may not be allowed to open by name. */
+static int open_target(const char *path)
+{
+	if (strcmp(path, "stdout") == 0)
+		return fcntl(1, F_DUPFD_CLOEXEC, 3);
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
 struct access_log *access_log_open(const char *path, bool json)
 {
 	struct access_log *log = malloc(sizeof *log);
 	if (!log)
 		return NULL;
-	log->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	log->fd = open_target(path);
 	log->path = strdup(path);
 	if (log->fd < 0 || !log->path) {
 		int e = errno;
@@ -43,6 +56,8 @@ struct access_log *access_log_open(const char *path, bool json)
 		errno = e;
 		return NULL;
 	}
+	struct stat st;
+	log->pipe = fstat(log->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 	log->len = 0;
 	log->stamp_sec = -1;
 	log->json = json;
@@ -59,11 +74,26 @@ void access_log_close(struct access_log *log)
 	free(log);
 }
 
+/* How much of buf[off, len) to write at once. To a pipe, workers sharing
+ * it must not interleave: only a write of at most PIPE_BUF bytes is whole,
+ * so cut at the last line end within it (a longer line goes alone). */
+static size_t chunk_len(const struct access_log *log, size_t off)
+{
+	size_t left = log->len - off;
+	if (!log->pipe || left <= PIPE_BUF)
+		return left;
+	const char *nl = memrchr(log->buf + off, '\n', PIPE_BUF);
+	if (nl)
+		return (size_t)(nl - (log->buf + off)) + 1;
+	nl = memchr(log->buf + off, '\n', left);
+	return nl ? (size_t)(nl - (log->buf + off)) + 1 : left;
+}
+
 int access_log_flush(struct access_log *log)
 {
 	size_t off = 0;
 	while (off < log->len) {
-		ssize_t n = write(log->fd, log->buf + off, log->len - off);
+		ssize_t n = write(log->fd, log->buf + off, chunk_len(log, off));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -79,7 +109,9 @@ int access_log_flush(struct access_log *log)
 int access_log_reopen(struct access_log *log)
 {
 	access_log_flush(log);
-	int fd = open(log->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (strcmp(log->path, "stdout") == 0)
+		return 0;
+	int fd = open_target(log->path);
 	if (fd < 0)
 		return -errno;
 	dup2(fd, log->fd);
@@ -101,6 +133,20 @@ static char *put_escaped(char *p, char *end, const char *s, size_t n)
 			*p++ = (char)c;
 		}
 	}
+	return p;
+}
+
+/* sep, then v in decimal: no printf on the hot path. */
+static char *put_u64(char *p, char sep, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	*p++ = sep;
+	while (n)
+		*p++ = tmp[--n];
 	return p;
 }
 
@@ -148,53 +194,72 @@ static char *put_json_header(char *p, char *end, const struct http_request *req,
 	return p;
 }
 
-static void add_json(struct access_log *log, const char *peer, const struct http_request *req,
-		     int status, uint64_t bytes, int64_t now_sec)
+static void add_json(struct access_log *log, const struct http_log_entry *e)
 {
+	const struct http_request *req = e->req;
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
-	time_t t = (time_t)now_sec;
+	time_t t = (time_t)e->now_sec;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	p += strftime(p, 64, "{\"time\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", peer,
+	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", e->peer,
 		     llhttp_method_name((llhttp_method_t)req->method));
-	p = put_json(p, end - 512, req->buf + req->target.off, req->target.len);
+	p = put_json(p, end - 640, req->buf + req->target.off, req->target.len);
 	p += sprintf(p, "\",\"protocol\":\"HTTP/%u.%u\",\"status\":%d,\"body_bytes_sent\":%llu",
-		     req->major, req->minor, status, (unsigned long long)bytes);
-	p = put_json_header(p, end - 256, req, "referer", "referer");
-	p = put_json_header(p, end - 16, req, "user_agent", "user-agent");
-	*p++ = '}';
-	*p++ = '\n';
+		     req->major, req->minor, e->status, (unsigned long long)e->bytes);
+	p = put_json_header(p, end - 384, req, "referer", "referer");
+	p = put_json_header(p, end - 144, req, "user_agent", "user-agent");
+	p += sprintf(p, ",\"request_time_us\":%llu", (unsigned long long)e->request_us);
+	if (e->upstream) {
+		p += sprintf(p, ",\"upstream_addr\":\"");
+		p = put_json(p, end - 48, e->upstream, strlen(e->upstream));
+		p += sprintf(p, "\",\"upstream_time_us\":%llu}\n",
+			     (unsigned long long)e->upstream_us);
+	} else {
+		p += sprintf(p, ",\"upstream_addr\":null,\"upstream_time_us\":null}\n");
+	}
 	log->len = (size_t)(p - log->buf);
 }
 
-void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
-		    int status, uint64_t bytes, int64_t now_sec)
+/* nginx's combined format, then request time, upstream address and
+ * upstream time (µs; "-" when not proxied): analysers that read
+ * "combined" ignore what follows the User-Agent. */
+void access_log_add(struct access_log *log, const struct http_log_entry *e)
 {
+	const struct http_request *req = e->req;
 	if (LOG_BUF - log->len < LINE_MAX_LEN)
 		access_log_flush(log);
 	if (log->json) {
-		add_json(log, peer, req, status, bytes, now_sec);
+		add_json(log, e);
 		return;
 	}
-	if (now_sec != log->stamp_sec) {
-		time_t t = (time_t)now_sec;
+	if (e->now_sec != log->stamp_sec) {
+		time_t t = (time_t)e->now_sec;
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
-		log->stamp_sec = now_sec;
+		log->stamp_sec = e->now_sec;
 	}
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
-	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", peer, log->stamp,
+	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", e->peer, log->stamp,
 			 llhttp_method_name((llhttp_method_t)req->method));
 	p += n;
-	p = put_escaped(p, end - 512, req->buf + req->target.off, req->target.len);
-	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor, status,
-		     (unsigned long long)bytes);
+	p = put_escaped(p, end - 640, req->buf + req->target.off, req->target.len);
+	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor,
+		     e->status, (unsigned long long)e->bytes);
 	p += n;
-	p = put_header(p, end, req, "referer");
+	p = put_header(p, end - 320, req, "referer");
 	*p++ = ' ';
-	p = put_header(p, end, req, "user-agent");
+	p = put_header(p, end - 160, req, "user-agent");
+	p = put_u64(p, ' ', e->request_us);
+	if (e->upstream) {
+		*p++ = ' ';
+		p = put_escaped(p, end - 32, e->upstream, strlen(e->upstream));
+		p = put_u64(p, ' ', e->upstream_us);
+	} else {
+		memcpy(p, " - -", 4);
+		p += 4;
+	}
 	*p++ = '\n';
 	log->len = (size_t)(p - log->buf);
 }

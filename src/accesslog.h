@@ -1,4 +1,5 @@
-/* accesslog: access log files in nginx's "combined" format, buffered per
+/* accesslog: access log files in nginx's "combined" format (plus request
+ * time, upstream address and upstream time), or JSON, buffered per
  * worker and written once per event-loop turn (no syscall per request).
  * Knows the request model; not sockets. */
 #ifndef GARCOM_ACCESSLOG_H
@@ -11,14 +12,13 @@
 
 struct access_log;
 
-/* Open (append, create) path; lines in nginx's combined format, or one
- * JSON object a line. NULL and errno on failure. */
+/* Open (append, create) path, or take fd 1 for "stdout"; lines in nginx's
+ * combined format, or one JSON object a line. NULL and errno on failure. */
 struct access_log *access_log_open(const char *path, bool json);
 void access_log_close(struct access_log *log);
 
-/* One line for a finished request. peer: the client address as text. */
-void access_log_add(struct access_log *log, const char *peer, const struct http_request *req,
-		    int status, uint64_t bytes, int64_t now_sec);
+/* One line for a finished request. */
+void access_log_add(struct access_log *log, const struct http_log_entry *e);
 
 /* Write what is buffered (once per turn). Returns 0 or -errno. */
 int access_log_flush(struct access_log *log);

@@ -112,13 +112,24 @@ struct http_conn {
 	uint8_t peer[16];
 };
 
+/* What the access log says of one answered request. */
+struct http_log_entry {
+	const char *peer; /* the client's address as text */
+	const struct http_request *req;
+	int status;
+	uint64_t bytes;           /* body bytes sent */
+	int64_t now_sec;          /* wall clock */
+	uint64_t request_us;      /* from the turn its first bytes arrived to the answer */
+	const char *upstream;     /* the upstream server's address; NULL: not proxied */
+	uint64_t upstream_us;     /* its connect + request + response time */
+};
+
 struct http_ctx {
 	const struct http_limits *limits;
 	struct buf_pool *rbufs, *wbufs;
 	http_handler_fn handler;
 	/* After each request whose handler called http_set_log(). */
-	void (*log)(void *target, const char *peer, const struct http_request *req, int status,
-		    uint64_t bytes, int64_t now_sec);
+	void (*log)(void *target, const struct http_log_entry *e);
 	/* After every answer, logged or not (metrics). */
 	void (*done)(int status, uint64_t bytes);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */
@@ -203,6 +214,10 @@ void http_abort(struct http_out *out);
 
 /* Log this request (see http_ctx.log) to `target`. */
 void http_set_log(struct http_out *out, void *target);
+/* For the log line: the upstream server this request went to (text that
+ * outlives the request) and how long it took, in microseconds. The last
+ * call wins (a retry on another server). */
+void http_set_upstream(struct http_out *out, const char *addr, uint64_t us);
 
 /* The client's address as text, and its socket (for a tunnel). */
 int http_peer_name(const struct http_out *out, char *buf, size_t len);

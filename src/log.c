@@ -67,6 +67,24 @@ enum log_level log_level(void)
 	return cur_level;
 }
 
+const char *log_file_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "create its directory, or change the path";
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return "its directory must be writable by the user garcom starts as "
+		       "(with systemd: LogsDirectory=/RuntimeDirectory=, or ReadWritePaths=)";
+	case EMFILE:
+	case ENFILE:
+		return "out of file descriptors: raise LimitNOFILE= (systemd) or ulimit -n";
+	default:
+		return "check the path";
+	}
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level > cur_level)

@@ -12,6 +12,9 @@ int log_reopen(void);
 void log_set_worker(int worker_id); /* -1 for the master */
 enum log_level log_level(void);
 
+/* A hint for a log, pid or other file that could not be opened. */
+const char *log_file_hint(int err);
+
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -78,7 +78,8 @@ int main(int argc, char **argv)
 	}
 	int r = log_open(cfg->error_log, cfg->log_level);
 	if (r < 0) {
-		fprintf(stderr, "garcom: cannot open error log %s: %s\n", cfg->error_log, strerror(-r));
+		fprintf(stderr, "garcom: cannot open error log %s: %s; %s\n", cfg->error_log,
+			strerror(-r), log_file_hint(-r));
 		return 1;
 	}
 	return master_run(cfg, pid_file); /* it owns cfg from here */

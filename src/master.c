@@ -95,6 +95,29 @@ static int open_socket(const struct config_listen *a)
 	return fd;
 }
 
+/* What an operator can do about a failed bind or listen. */
+static const char *listen_hint(int err)
+{
+	switch (err) {
+	case EADDRINUSE:
+		return "another process listens there (ss -ltnp shows which): stop it, or "
+		       "change 'listen'";
+	case EACCES:
+		return "ports below 1024 need root or CAP_NET_BIND_SERVICE: start garcom as "
+		       "root (workers drop to 'user'), or listen on a port above 1023";
+	case EADDRNOTAVAIL:
+		return "no interface of this machine has that address: listen on one it has, "
+		       "or on 0.0.0.0 / [::]";
+	case EAFNOSUPPORT:
+		return "IPv6 is disabled on this machine: remove the [IPv6] address from 'listen'";
+	case EMFILE:
+	case ENFILE:
+		return "out of file descriptors: raise LimitNOFILE= (systemd) or ulimit -n";
+	default:
+		return "check the address in 'listen'";
+	}
+}
+
 static void free_socks(struct lsock *socks, size_t n, bool close_fds)
 {
 	for (size_t i = 0; socks && i < n; i++) {
@@ -142,7 +165,8 @@ static int build_socks(struct master *m, const struct config *cfg, unsigned nwor
 			while (ls->nfds < total) {
 				int fd = open_socket(a);
 				if (fd < 0) {
-					log_error("cannot listen on %s: %s", a->text, strerror(-fd));
+					log_error("cannot listen on %s: %s; %s", a->text,
+						  strerror(-fd), listen_hint(-fd));
 					goto fail;
 				}
 				ls->fds[ls->nfds++] = fd;
@@ -238,9 +262,11 @@ static void reap(struct master *m, bool stopping)
 			if (stopping)
 				break;
 			if (WIFSIGNALED(st))
-				log_error("worker %u (pid %d) killed by signal %d", i, (int)pid, WTERMSIG(st));
+				log_error("worker %u (pid %d) killed by signal %d (%s); starting a new one",
+					  i, (int)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
 			else
-				log_error("worker %u (pid %d) exited with status %d", i, (int)pid,
+				log_error("worker %u (pid %d) exited with status %d; starting a new one "
+					  "(its own errors are logged above)", i, (int)pid,
 					  WEXITSTATUS(st));
 			struct timespec now;
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -435,7 +461,8 @@ static void reload(struct master *m)
 	m->reloading = true;
 	int r = log_open(cfg->error_log, cfg->log_level);
 	if (r < 0)
-		log_error("error log %s: %s", cfg->error_log, strerror(-r));
+		log_error("error log %s: %s; %s; logging on as before", cfg->error_log,
+			  strerror(-r), log_file_hint(-r));
 	log_info("reload: starting %u worker%s with the new configuration", n, n == 1 ? "" : "s");
 	metrics_add(M_RELOADS, 1);
 	for (unsigned i = 0; i < n; i++)
@@ -453,7 +480,7 @@ int master_run(struct config *cfg, const char *pid_file)
 	if (pid_file) {
 		int r = write_pid_file(pid_file);
 		if (r < 0) {
-			log_error("pid file %s: %s", pid_file, strerror(-r));
+			log_error("pid file %s: %s; %s", pid_file, strerror(-r), log_file_hint(-r));
 			return 1;
 		}
 	}

@@ -29,6 +29,7 @@ struct netpoll {
 	unsigned batch;
 	bool stop;
 	uint64_t now_ms;
+	uint64_t now_us; /* the same reading, in microseconds */
 	int64_t wall_sec;
 	struct epoll_event *events;
 	struct runq run, next; /* `next` fills while `run` is dispatched */
@@ -43,7 +44,8 @@ static void update_clock(struct netpoll *np)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	np->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	np->now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	np->now_ms = np->now_us / 1000;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	np->wall_sec = ts.tv_sec;
 }
@@ -215,6 +217,18 @@ void netpoll_set_idle_deadline(struct np_source *src, uint64_t deadline_ms)
 uint64_t netpoll_now(const struct netpoll *np)
 {
 	return np->now_ms;
+}
+
+uint64_t netpoll_now_us(const struct netpoll *np)
+{
+	return np->now_us;
+}
+
+uint64_t netpoll_clock_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int64_t netpoll_wall_sec(const struct netpoll *np)

@@ -78,6 +78,11 @@ void netpoll_set_idle_deadline(struct np_source *src, uint64_t deadline_ms);
 
 /* Milliseconds since an arbitrary start; refreshed once per loop turn. */
 uint64_t netpoll_now(const struct netpoll *np);
+/* The same per-turn reading in microseconds (when a turn's events arrived). */
+uint64_t netpoll_now_us(const struct netpoll *np);
+/* The monotonic clock read now, in microseconds (vDSO: no system call), on
+ * the same scale as netpoll_now_us. For durations that end mid-turn. */
+uint64_t netpoll_clock_us(void);
 /* Wall clock seconds, refreshed with netpoll_now. */
 int64_t netpoll_wall_sec(const struct netpoll *np);
 

@@ -61,7 +61,8 @@ static struct access_log *open_log(struct route_table *t, const struct config *c
 			return t->sites[k].log;
 	struct access_log *log = access_log_open(path, cfg->access_log_json);
 	if (!log) {
-		log_error("access_log %s: %s", path, strerror(errno));
+		int e = errno;
+		log_error("access_log %s: %s; %s", path, strerror(e), log_file_hint(e));
 		return NULL;
 	}
 	t->logs[t->nlogs++] = log;

@@ -104,6 +104,23 @@ static struct worker *worker_of(struct http_conn *c)
 	return ((struct listener *)c->owner)->w;
 }
 
+/* What an operator can do when accept4 fails. */
+static const char *accept_hint(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return "this worker has as many files open as it may: raise LimitNOFILE= "
+		       "(systemd) or ulimit -n, or lower limits.max_connections";
+	case ENFILE:
+		return "the system's file table is full: raise fs.file-max (sysctl)";
+	case ENOBUFS:
+	case ENOMEM:
+		return "the kernel is out of memory for sockets";
+	default:
+		return "new connections wait in the listen queue meanwhile";
+	}
+}
+
 static void conn_main(struct coro *co, void *arg)
 {
 	(void)co;
@@ -171,8 +188,9 @@ static void accept_ready(struct np_source *src)
 			 * or after a short back-off; keep serving meanwhile. */
 			int64_t now = netpoll_wall_sec(w->np);
 			if (now != w->last_accept_error) {
-				log_error("accept4 on %s: %s; pausing accepts", l->addr->text,
-					  strerror(errno));
+				int e = errno;
+				log_error("accept4 on %s: %s; pausing accepts for %d ms; %s",
+					  l->addr->text, strerror(e), ACCEPT_RETRY_MS, accept_hint(e));
 				w->last_accept_error = now;
 			}
 			w->accept_paused = true;
@@ -276,10 +294,9 @@ static const struct np_source_ops signal_ops = { .idle_ready = signal_ready };
 
 /* ---- access log ---- */
 
-static void log_line(void *target, const char *peer, const struct http_request *req, int status,
-		     uint64_t bytes, int64_t now_sec)
+static void log_line(void *target, const struct http_log_entry *e)
 {
-	access_log_add(target, peer, req, status, bytes, now_sec);
+	access_log_add(target, e);
 }
 
 /* Once per loop turn: the lines of every request of the turn, one write. */
@@ -340,7 +357,9 @@ static int drop_privileges(const struct config *cfg)
 	return 0;
 }
 
-static int table_size(void)
+/* Descriptors a worker may use (its table's size). Worker 0 warns once
+ * when max_connections cannot be reached under this limit. */
+static int table_size(int id, unsigned max_connections)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -350,6 +369,11 @@ static int table_size(void)
 	}
 	/* Untouched pages of the table cost nothing (calloc maps zeroes). */
 	rlim_t n = rl.rlim_cur;
+	if (id == 0 && max_connections && n != RLIM_INFINITY && n < max_connections + 64)
+		log_warn("limits.max_connections = %u, but a worker may have only %llu files "
+			 "open (RLIMIT_NOFILE): raise LimitNOFILE= (systemd) or ulimit -n above "
+			 "%u, or lower max_connections", max_connections, (unsigned long long)n,
+			 max_connections + 64);
 	if (n == RLIM_INFINITY || n > (1u << 20))
 		n = 1u << 20;
 	return (int)n;
@@ -377,7 +401,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		.body_size = cfg->limits.body_size,
 	};
 	w.max_active = cfg->limits.max_connections;
-	w.nconns_max = table_size();
+	w.nconns_max = table_size(id, cfg->limits.max_connections);
 	w.conns = calloc((size_t)w.nconns_max, sizeof *w.conns);
 	w.np = netpoll_create(cfg->events_batch);
 	w.coros = coro_pool_create(cfg->coroutine_stack, POOL_IDLE);

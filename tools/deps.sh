@@ -6,7 +6,7 @@ what=${1:-build}
 pkgs="gcc make pkg-config libc6-dev node-llhttp libconfig-dev libinih-dev"
 case $what in
 build) ;;
-check) pkgs="$pkgs libcmocka-dev python3 python3-pytest curl wrk mandoc valgrind" ;;
+check) pkgs="$pkgs libcmocka-dev python3 python3-pytest curl wrk mandoc valgrind goaccess" ;;
 bench) pkgs="$pkgs wrk nginx-light curl util-linux valgrind" ;;
 *) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
 esac

@@ -1,13 +1,15 @@
-"""The access log: nginx's combined format, one line per request, written
-once per loop turn, escaped so a client cannot forge lines, reopened on
-SIGUSR1 (logrotate)."""
+"""The access log: nginx's combined format followed by the request time,
+the upstream address and the upstream time (microseconds, "-" when not
+proxied), one line per request, written once per loop turn, escaped so a
+client cannot forge lines, reopened on SIGUSR1 (logrotate); or JSON."""
 import os
 import re
 import signal
 import time
 
 LINE = re.compile(r'^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
-                  r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$')
+                  r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)" '
+                  r'(\d+) (\S+) (\d+|-)$')
 
 
 # The fixture's readiness check, in either format.
@@ -59,7 +61,7 @@ def test_quotes_and_control_bytes_are_escaped(make_garcom, tmp_path):
     g.request(b'GET /x%22y HTTP/1.1\r\nHost: t\r\nUser-Agent: a" 200 0 "forged\\\r\n\r\n')
     lines = read_lines(log, 1)
     assert len(lines) == 1
-    assert lines[0].endswith('"a\\x22 200 0 \\x22forged\\x5C"')
+    assert re.search(r'"a\\x22 200 0 \\x22forged\\x5C" \d+ - -$', lines[0]), lines[0]
     assert LINE.match(lines[0])
 
 
@@ -109,3 +111,129 @@ def test_json_format_gives_valid_json_for_any_request_bytes(make_garcom, tmp_pat
     assert records[0]["referer"] == "r"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", records[0]["time"])
     assert records[1]["status"] == 404 and records[1]["user_agent"] == ""
+
+
+# ---- request and upstream times
+
+def test_static_lines_have_a_request_time_and_no_upstream(make_garcom, tmp_path):
+    log = str(tmp_path / "access.log")
+    g = make_garcom(server_extra='access_log = "%s";' % log)
+    g.write("index.html", "hello")
+    g.start()
+    # The head in two writes 300 ms apart: the time counts from its first byte.
+    with g.connect() as c:
+        c.send(b"GET /index.html HTTP/1.1\r\nHo")
+        time.sleep(0.3)
+        c.send(b"st: t\r\n\r\n")
+        assert c.response()[0] == 200
+        c.send(b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert c.response()[0] == 200
+    lines = read_lines(log, 2)
+    m = [LINE.match(l) for l in lines]
+    assert all(m), lines
+    slow, fast = int(m[0].group(8)), int(m[1].group(8))
+    assert 300000 <= slow < 5000000, lines[0]
+    assert fast < 300000, lines[1]
+    assert m[0].group(9, 10) == ("-", "-") and m[1].group(9, 10) == ("-", "-")
+
+
+def proxied(make_garcom, tmp_path, up, json_format=False):
+    from proxyhelp import app_garcom
+    log = str(tmp_path / ("access.json" if json_format else "access.log"))
+    extra = 'access_log_format = "json";' if json_format else ""
+    g = app_garcom(make_garcom, up, extra=extra, server_extra='access_log = "%s";' % log)
+    return g, log
+
+
+def test_slow_upstream_time_and_address_in_the_combined_line(make_garcom, upstream, tmp_path):
+    from proxyhelp import get
+    g, log = proxied(make_garcom, tmp_path, upstream)
+    assert g.request(get("/api/slow-head/400"))[0] == 200
+    assert g.request(get("/api/size/10"))[0] == 200
+    lines = read_lines(log, 2)
+    m = [LINE.match(l) for l in lines]
+    assert all(m), lines
+    req_us, addr, up_us = int(m[0].group(8)), m[0].group(9), int(m[0].group(10))
+    assert addr == upstream.addr
+    assert 400000 <= up_us < 5000000, lines[0]
+    assert req_us >= up_us, lines[0]
+    assert m[1].group(9) == upstream.addr and int(m[1].group(10)) < 400000, lines[1]
+
+
+def test_refused_upstream_is_logged_with_its_address(make_garcom, tmp_path):
+    from proxyhelp import proxy_garcom, location, upstream_block, get
+    from upstream import refusing_port
+    holder = refusing_port()
+    port = holder.getsockname()[1]
+    try:
+        log = str(tmp_path / "access.log")
+        addr = "127.0.0.1:%d" % port
+        g = proxy_garcom(make_garcom, [location("/api/", "app")],
+                         [upstream_block("app", [addr])],
+                         server_extra='access_log = "%s";' % log)
+        assert g.request(get("/api/x"))[0] == 502
+        m = LINE.match(read_lines(log, 1)[0])
+        assert m and m.group(4) == "502" and m.group(9) == addr
+        assert int(m.group(10)) < 1000000
+    finally:
+        holder.close()
+
+
+def test_json_lines_have_request_and_upstream_times(make_garcom, upstream, tmp_path):
+    import json
+    from proxyhelp import get
+    g, log = proxied(make_garcom, tmp_path, upstream, json_format=True)
+    g.write("index.html", "x")
+    assert g.request(get("/api/slow-head/300"))[0] == 200
+    assert g.request(get("/index.html"))[0] == 200
+    a, b = [json.loads(l) for l in read_lines(log, 2)]
+    assert a["upstream_addr"] == upstream.addr
+    assert 300000 <= a["upstream_time_us"] < 5000000
+    assert a["request_time_us"] >= a["upstream_time_us"]
+    assert b["upstream_addr"] is None and b["upstream_time_us"] is None
+    assert isinstance(b["request_time_us"], int) and 0 <= b["request_time_us"] < 300000
+
+
+def test_stdout_log_lines_stay_whole_from_two_workers_on_one_pipe(make_garcom):
+    """access_log = "stdout" (containers): two workers write into one pipe
+    that its reader leaves full for a while; no line is cut into another."""
+    import subprocess
+    import threading
+    from conftest import BINARY, wait_listening
+    g = make_garcom(workers=2, server_extra='access_log = "stdout";')
+    g.write("index.html", "x")
+    g.proc = subprocess.Popen([BINARY, "-c", g.conf], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE)
+    wait_listening(g.port, g.proc)
+    target = b"/" + b"a" * 1500 + b"?"  # a few lines fill PIPE_BUF
+
+    def client(k):  # a worker blocked on the full pipe answers late
+        with g.connect(timeout=30) as c:
+            for i in range(150):
+                c.send(b"GET " + target + b"%d-%d HTTP/1.1\r\nHost: t\r\n\r\n" % (k, i))
+                assert c.response()[0] == 404
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    data = []
+
+    def slow_reader():  # the pipe (64 KiB) stays nearly full: writers block
+        time.sleep(0.5)
+        while True:
+            chunk = os.read(g.proc.stdout.fileno(), 8192)
+            if not chunk:
+                break
+            data.append(chunk)
+            time.sleep(0.001)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    for t in threads:
+        t.join(60)
+    g.stop()
+    reader.join(10)
+    lines = [l for l in b"".join(data).decode("ascii").splitlines() if "/aaa" in l]
+    assert len(lines) == 8 * 150
+    assert all(LINE.match(l) for l in lines), [l for l in lines if not LINE.match(l)][:2]
+    assert len(set(l.split('"')[1] for l in lines)) == 8 * 150
