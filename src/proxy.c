@@ -19,38 +19,95 @@
 #include "conn.h"
 #include "log.h"
 
-static bool name_is(const char *p, size_t n, const char *lower)
+/* Equal to a literal of lower-case letters and '-', case-insensitively. The
+ * only bytes that | 0x20 turns into one of those are the capitals and CR,
+ * and llhttp lets no CR into a header name or value. */
+static bool lower_eq(const char *p, const char *lower, size_t n)
 {
-	return strlen(lower) == n && strncasecmp(p, lower, n) == 0;
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] | 0x20) != lower[i])
+			return false;
+	return true;
 }
 
-/* Never forwarded either way (RFC 9110 7.6.1). By length first: this runs
- * for every header of every proxied message. */
-static bool hop_by_hop(const char *p, size_t n)
+static bool name_is(const char *p, size_t n, const char *lower)
+{
+	return strlen(lower) == n && lower_eq(p, lower, n);
+}
+
+/* The header names the proxy treats specially, found by length first: this
+ * runs for every header of every proxied message. */
+enum hkind {
+	H_OTHER,
+	H_HOP, /* never forwarded either way (RFC 9110 7.6.1) */
+	H_UPGRADE, H_CONNECTION, /* hop-by-hop too */
+	H_HOST, H_EXPECT, H_CONTENT_LENGTH, H_DATE, H_SERVER,
+	H_XFF, H_XFP, H_XFH, H_XRI, H_FORWARDED,
+};
+
+static enum hkind header_kind(const char *p, size_t n)
 {
 	switch (n) {
-	case 2: return strncasecmp(p, "te", 2) == 0;
-	case 7: return strncasecmp(p, "trailer", 7) == 0 || strncasecmp(p, "upgrade", 7) == 0;
-	case 10: return strncasecmp(p, "connection", 10) == 0 || strncasecmp(p, "keep-alive", 10) == 0;
-	case 16: return strncasecmp(p, "proxy-connection", 16) == 0;
-	case 17: return strncasecmp(p, "transfer-encoding", 17) == 0;
-	default: return false;
+	case 2: return lower_eq(p, "te", 2) ? H_HOP : H_OTHER;
+	case 4: return lower_eq(p, "host", 4) ? H_HOST : lower_eq(p, "date", 4) ? H_DATE : H_OTHER;
+	case 6: return lower_eq(p, "expect", 6) ? H_EXPECT
+		       : lower_eq(p, "server", 6) ? H_SERVER : H_OTHER;
+	case 7: return lower_eq(p, "trailer", 7) ? H_HOP
+		       : lower_eq(p, "upgrade", 7) ? H_UPGRADE : H_OTHER;
+	case 9: return lower_eq(p, "forwarded", 9) ? H_FORWARDED
+		       : lower_eq(p, "x-real-ip", 9) ? H_XRI : H_OTHER;
+	case 10: return lower_eq(p, "connection", 10) ? H_CONNECTION
+			: lower_eq(p, "keep-alive", 10) ? H_HOP : H_OTHER;
+	case 14: return lower_eq(p, "content-length", 14) ? H_CONTENT_LENGTH : H_OTHER;
+	case 15: return lower_eq(p, "x-forwarded-for", 15) ? H_XFF : H_OTHER;
+	case 16: return lower_eq(p, "proxy-connection", 16) ? H_HOP
+			: lower_eq(p, "x-forwarded-host", 16) ? H_XFH : H_OTHER;
+	case 17: return lower_eq(p, "transfer-encoding", 17) ? H_HOP
+			: lower_eq(p, "x-forwarded-proto", 17) ? H_XFP : H_OTHER;
+	default: return H_OTHER;
 	}
+}
+
+static bool hop_kind(enum hkind k)
+{
+	return k == H_HOP || k == H_UPGRADE || k == H_CONNECTION;
+}
+
+/* The next comma-separated token of a Connection value, or false. */
+static bool next_token(const char **p, const char *end, const char **t, size_t *n)
+{
+	const char *q = *p;
+	while (q < end && (*q == ' ' || *q == '\t' || *q == ','))
+		q++;
+	*t = q;
+	while (q < end && *q != ',' && *q != ' ' && *q != '\t')
+		q++;
+	*n = (size_t)(q - *t);
+	*p = q;
+	return *n > 0;
+}
+
+/* Does a Connection value name any field that is not dropped anyway?
+ * "close", "keep-alive" and "upgrade" are the usual ones and name none:
+ * then no header needs the token-by-token check below. */
+static bool connection_names_fields(const char *conn, size_t clen)
+{
+	const char *p = conn, *end = conn + clen, *t;
+	size_t n;
+	while (next_token(&p, end, &t, &n))
+		if (!name_is(t, n, "close") && !hop_kind(header_kind(t, n)))
+			return true;
+	return false;
 }
 
 /* Is name one of the comma-separated tokens of a Connection value? */
 static bool named_by_connection(const char *conn, size_t clen, const char *name, size_t n)
 {
-	const char *p = conn, *end = conn + clen;
-	while (p < end) {
-		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-			p++;
-		const char *t = p;
-		while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if ((size_t)(p - t) == n && strncasecmp(t, name, n) == 0)
+	const char *p = conn, *end = conn + clen, *t;
+	size_t tn;
+	while (next_token(&p, end, &t, &tn))
+		if (tn == n && strncasecmp(t, name, n) == 0)
 			return true;
-	}
 	return false;
 }
 
@@ -178,24 +235,22 @@ static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
 	const char *conn = NULL;
 	size_t conn_len = 0;
 	bool xff = false;
-	http_header_get(req, "connection", &conn, &conn_len);
+	if (http_header_get(req, "connection", &conn, &conn_len) &&
+	    !connection_names_fields(conn, conn_len))
+		conn = NULL;
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
 		const char *name = req->buf + h->name.off;
 		size_t nl = h->name.len;
-		if (hop_by_hop(name, nl) || name_is(name, nl, "host") ||
-		    name_is(name, nl, "expect") || name_is(name, nl, "content-length") ||
+		enum hkind k = header_kind(name, nl);
+		if (hop_kind(k) || k == H_HOST || k == H_EXPECT || k == H_CONTENT_LENGTH ||
 		    (conn && named_by_connection(conn, conn_len, name, nl)))
 			continue;
-		bool forwarding = name_is(name, nl, "x-forwarded-for") ||
-				  name_is(name, nl, "x-forwarded-proto") ||
-				  name_is(name, nl, "x-forwarded-host") ||
-				  name_is(name, nl, "x-real-ip") || name_is(name, nl, "forwarded");
-		if (forwarding) {
+		if (k >= H_XFF) {
 			/* Only a trusted proxy may speak for the client. */
 			if (!trust)
 				continue;
-			if (name_is(name, nl, "x-forwarded-for"))
+			if (k == H_XFF)
 				continue; /* joined below, with the peer appended */
 		}
 		put(&w, name, nl);
@@ -362,6 +417,8 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 		if (name_is(r->base + r->h[i].name.off, r->h[i].name.len, "connection")) {
 			conn = r->base + r->h[i].value.off;
 			conn_len = r->h[i].value.len;
+			if (!connection_names_fields(conn, conn_len))
+				conn = NULL;
 		}
 	size_t need = 64;
 	for (unsigned i = 0; i < r->n; i++)
@@ -373,11 +430,11 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 	for (unsigned i = 0; i < r->n; i++) {
 		const char *name = r->base + r->h[i].name.off;
 		size_t nl = r->h[i].name.len;
-		if (tunnel && name_is(name, nl, "upgrade")) {
+		enum hkind k = header_kind(name, nl);
+		if (tunnel && k == H_UPGRADE) {
 			/* kept: the client must see what it switches to */
-		} else if (hop_by_hop(name, nl) || name_is(name, nl, "date") ||
-			   name_is(name, nl, "server") ||
-			   (!keep_length && name_is(name, nl, "content-length")) ||
+		} else if (hop_kind(k) || k == H_DATE || k == H_SERVER ||
+			   (!keep_length && k == H_CONTENT_LENGTH) ||
 			   (conn && named_by_connection(conn, conn_len, name, nl))) {
 			continue;
 		}
