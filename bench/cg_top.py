@@ -63,6 +63,10 @@ def main():
     small, large, n = costs(args[0], inclusive), costs(args[1], inclusive), int(args[2])
     per = {k: (large.get(k, 0) - small.get(k, 0)) / n for k in set(small) | set(large)}
     total = sum(v for v in per.values()) if not inclusive else None
+    if inclusive:
+        # Every request runs under main and the C start-up: not news.
+        skip = re.compile(r"\(below main\)|__libc_start_main|(^|:)0x[0-9a-f]+\s|^\S*:main \[")
+        per = {k: v for k, v in per.items() if not skip.search(k)}
     rows = sorted(per.items(), key=lambda kv: -kv[1])[:top]
     kind = "inclusive" if inclusive else "self"
     print("| instructions per request (%s) | %s | function | object |"
@@ -71,7 +75,7 @@ def main():
     for name, v in rows:
         fn, obj = short(name)
         share = "%.1f%%" % (100.0 * v / total) if total else ""
-        print("| %.0f | %s | `%s` | %s |" % (v, share, fn, obj))
+        print("| {:,.0f} | {} | `{}` | {} |".format(v, share, fn, obj))
 
 
 if __name__ == "__main__":
