@@ -13,7 +13,9 @@
 #
 # Servers: garcom (master_process = false, one worker, access log off),
 # Debian's nginx (master_process off, daemon off, one worker, sendfile on,
-# access_log off, keepalive_requests high enough) and the floor.
+# access_log off, keepalive_requests high enough; no tcp_nopush, whose two
+# setsockopt calls per request the issue's "7 system calls" does not count)
+# and the floor (its keep-alive port, and its close port for "close").
 #
 # Rows (ROWS, default all):
 #   keepalive  GET /small.html (FILE_SIZE bytes), N requests on one connection
@@ -29,9 +31,12 @@
 # OUT=bench/out (emptied at the start; keeps the callgrind profiles, the
 # strace summaries, the configurations and the servers' logs).
 #
-# The profiles stay in $OUT: callgrind_annotate $OUT/callgrind.garcom.keepalive.2N.out
-# shows where the instructions go (start-up included); the tables printed at
-# the end are per request (bench/cg_top.py differences the two runs).
+# The profiles stay in $OUT, named callgrind.SERVER.VARIANT.MODE.PATH.REQUESTS.out
+# (e.g. callgrind.garcom.plain.keepalive._small.html.2000.out; VARIANT "log"
+# is the access-log run): callgrind_annotate shows where a whole run's
+# instructions go, start-up included; bench/cg_top.py [--inclusive] SHORT LONG N
+# differences two runs into one request's, function by function (the tables
+# printed at the end).
 #
 # Traffic goes to 127.0.0.1 only. Every process started here is stopped by
 # its PID on exit, failure or signal.
