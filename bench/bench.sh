@@ -659,7 +659,11 @@ slot_pss() { # name slots -> the worker's PSS (KiB), idle after one request
 	[ -n "$v" ] || { echo "bench: $name with $slots slots did not start:" >&2; cat "$TMP/slots/stdout" "$TMP/slots/error.log" >&2 2>/dev/null; return 1; }
 	echo "$v"
 }
-if [ "$IDLE_CONNS" -gt 0 ] && [ "$(ulimit -Hn)" = unlimited -o "$(ulimit -Hn)" -ge "$SLOT_HI" ] 2>/dev/null; then
+# prlimit sets both limits: above the hard limit only as root.
+hard_ok() { [ "$(id -u)" = 0 ] || [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$SLOT_HI" ]; }
+[ "$IDLE_CONNS" -gt 0 ] && ! hard_ok &&
+	echo "bench: ulimit -Hn $(ulimit -Hn) is below $SLOT_HI: no slot measurement" >&2
+if [ "$IDLE_CONNS" -gt 0 ] && hard_ok; then
 	for name in garcom nginx; do
 		lo=$(slot_pss "$name" "$SLOT_LO") && hi=$(slot_pss "$name" "$SLOT_HI") || { failed=1; continue; }
 		SLOTCOST[$name]=$(awk -v a="$lo" -v b="$hi" -v n=$(( SLOT_HI - SLOT_LO )) 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')

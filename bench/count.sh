@@ -94,7 +94,8 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	RUN_PID= UPSTREAM_PID=
+	RUN_PID=''
+	UPSTREAM_PID=''
 }
 trap cleanup EXIT
 trap 'echo "count: interrupted" >&2; exit 130' INT TERM HUP
