@@ -108,9 +108,18 @@ test-deps:
 run: $(B)src/garcom
 	$(B)src/garcom -c conf/garcom.conf
 
-bench: src/garcom
+# The bench (issue 7): not part of `all`. bench/floor is the floor, the
+# least an HTTP server can do per request on this machine.
+bench/floor: bench/floor.c
+	$(CC) -O2 -g $(WARN) -std=gnu11 -o $@ $<
+
+bench: src/garcom bench/floor
 	@sh tools/deps.sh bench
 	sh bench/bench.sh
+
+bench-count: src/garcom bench/floor
+	@sh tools/deps.sh bench
+	sh bench/count.sh
 
 # ---- install -----------------------------------------------------------
 install: $(B)src/garcom
@@ -136,7 +145,7 @@ uninstall:
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/garcom (your configuration)"
 
 clean:
-	rm -f src/garcom src/*.o src/*.d src/llhttp/*.o src/llhttp/*.d $(UNIT) tests/unit/*.d
+	rm -f src/garcom src/*.o src/*.d src/llhttp/*.o src/llhttp/*.d $(UNIT) tests/unit/*.d bench/floor
 	rm -rf build
 	rm -rf tests/integration/__pycache__ .pytest_cache tests/integration/.pytest_cache
 
@@ -146,6 +155,6 @@ distclean: clean
 deps:
 	@sh tools/deps.sh check
 
-.PHONY: all unit integration check check-asan test-deps run bench install uninstall clean distclean deps
+.PHONY: all unit integration check check-asan test-deps run bench bench-count install uninstall clean distclean deps
 
 -include $(B)src/*.d $(B)src/llhttp/*.d

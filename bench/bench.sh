@@ -25,6 +25,26 @@
 # req/s is bounded by it for both servers: req per CPU-s is then the
 # figure that tells them apart.
 #
+# Scenarios "keepalive" and "close" also run the floor (bench/floor.c, the
+# least an HTTP server can do: one canned 1 KiB response per request head) as
+# a third server, so that garcom's CPU time per request can be given as a
+# multiple of the floor's measured in the same run.
+#
+# Per run: req/s, p50 and p99 latency (wrk --latency), the server's CPU time
+# (utime + stime of its processes from /proc/PID/stat, over the run) per
+# request in µs, and its PSS (master + workers, smaps_rollup) after the run.
+#
+# After the scenarios, with the same servers still running: memory per idle
+# keep-alive connection (bench/idle_memory.py holds IDLE_CONNS connections
+# open after one request each against garcom's worker, then nginx's: PSS
+# after − before, per connection); then each server is started twice more
+# with 4,096 and 16,384 connection slots (nginx: worker_connections; garcom:
+# RLIMIT_NOFILE, which sizes its connection table) and the worker's PSS
+# difference per slot is what a slot preallocates.
+#
+# The last table is the issue's (issue 7), each row beside its goal; the
+# instruction and system call rows come from `make bench-count`.
+#
 # Knobs (environment):
 #   DURATION=10    seconds per measured run
 #   ROUNDS=3       rounds of (garcom, nginx) per scenario
@@ -36,6 +56,8 @@
 #                       so a rebuild during the run changes nothing)
 #   NGINX_BIN=nginx  the nginx binary (not NGINX: nginx reads that variable
 #                    as inherited listening sockets)
+#   IDLE_CONNS=10000  idle keep-alive connections held (0: skip the memory rows)
+#   FLOOR=bench/floor the floor's binary (make bench/floor)
 #   KEEP=1         keep the temp dir (logs, configs, raw wrk output)
 #
 # Traffic goes to 127.0.0.1 only. Every daemon started here is stopped by
@@ -54,14 +76,19 @@ FILE_SIZE=${FILE_SIZE:-1024}
 SCENARIOS=${SCENARIOS:-keepalive close notfound large proxy}
 NGINX_BIN=${NGINX_BIN:-nginx}
 KEEP=${KEEP:-0}
+IDLE_CONNS=${IDLE_CONNS:-10000}
 SERVER_CPU=0
 CLIENT_CPU=1
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 GARCOM=${GARCOM:-$top/src/garcom}
+FLOOR=${FLOOR:-$top/bench/floor}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 
 die() { echo "bench: $*" >&2; exit 1; }
+case $IDLE_CONNS in ''|*[!0-9]*) die "IDLE_CONNS must be a number, not '$IDLE_CONNS'" ;; esac
 for v in DURATION ROUNDS CONNS FILE_SIZE; do
 	case ${!v} in ''|*[!0-9]*) die "$v must be a positive integer, not '${!v}'" ;; esac
 	[ "${!v}" -gt 0 ] || die "$v must be > 0"
@@ -76,6 +103,21 @@ for t in wrk curl taskset "$NGINX_BIN"; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
 done
 [ -x "$GARCOM" ] || die "$GARCOM not built (run make)"
+# The floor runs in the keep-alive and close scenarios.
+WANT_FLOOR=0
+case " $SCENARIOS " in *" keepalive "*|*" close "*) WANT_FLOOR=1 ;; esac
+[ "$WANT_FLOOR" = 0 ] || [ -x "$FLOOR" ] || die "$FLOOR not built (make bench/floor)"
+if [ "$IDLE_CONNS" -gt 0 ]; then
+	command -v "$PY" >/dev/null 2>&1 || die "python3 not found (sh tools/deps.sh bench installs it)"
+	command -v prlimit >/dev/null 2>&1 || die "prlimit not found (util-linux)"
+	# Both servers and the client hold IDLE_CONNS descriptors at once.
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null
+	[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $(( IDLE_CONNS + 200 )) ] ||
+		die "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); IDLE_CONNS=$IDLE_CONNS needs $(( IDLE_CONNS + 200 )): raise the hard limit or lower IDLE_CONNS"
+fi
+# Connection slots for both servers: the idle connections and room to spare.
+SLOTS=$(( IDLE_CONNS + 1024 ))
+[ "$SLOTS" -ge 4096 ] || SLOTS=4096
 [ "$(nproc --all 2>/dev/null || echo 1)" -ge 2 ] || echo "bench: warning: fewer than 2 CPUs; pinning server and client apart is impossible" >&2
 
 # ---- temp dir, cleanup --------------------------------------------------
@@ -122,6 +164,8 @@ cleanup() {
 	if [ -n "$WRK_PID" ]; then kill -TERM "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; fi
 	stop_server garcom
 	stop_server nginx
+	stop_server floor
+	stop_server slots
 	stop_server upstream
 	if [ "$KEEP" = 1 ]; then
 		echo "bench: kept $TMP" >&2
@@ -133,7 +177,7 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
 
 # ---- docroot and configs --------------------------------------------------
-mkdir -p "$TMP/www" "$TMP/garcom" "$TMP/nginx/tmp" "$TMP/runs"
+mkdir -p "$TMP/www" "$TMP/garcom" "$TMP/nginx/tmp" "$TMP/runs" "$TMP/floor" "$TMP/slots/tmp"
 head -c "$FILE_SIZE" /dev/zero | tr '\0' 'x' >"$TMP/www/small.html"
 head -c 1048576 /dev/urandom >"$TMP/www/large.bin"
 printf '<!doctype html>\n<title>bench</title>\n<p>garcom bench</p>\n' >"$TMP/www/index.html"
@@ -141,6 +185,8 @@ chmod 755 "$TMP/www"; chmod 644 "$TMP/www/"*
 
 cp "$GARCOM" "$TMP/garcom/garcom" || die "cannot copy $GARCOM"
 G="$TMP/garcom/garcom"
+if [ "$WANT_FLOOR" = 1 ]; then cp "$FLOOR" "$TMP/floor/floor" || die "cannot copy $FLOOR"; fi
+: >"$TMP/floor/error.log" # the floor logs nothing; run_wrk looks anyway
 
 # A port is busy if any socket uses it, listening or not: the proxy scenario
 # leaves thousands of TIME_WAIT connections behind, and nginx cannot bind a
@@ -164,8 +210,14 @@ pick_port() { # a free loopback port, different from the ones in $*
 GPORT=$(pick_port) || exit 1
 NPORT=$(pick_port "$GPORT") || exit 1
 declare -A PORT=([garcom]=$GPORT [nginx]=$NPORT)
+if [ "$WANT_FLOOR" = 1 ]; then
+	# The floor answers "Connection: close" (and closes) on a port of its own:
+	# it does not read headers, and wrk reconnects only when told to.
+	PORT[floor]=$(pick_port "$GPORT" "$NPORT") || exit 1
+	PORT[floorclose]=$(pick_port "$GPORT" "$NPORT" "${PORT[floor]}") || exit 1
+fi
 if [ "$WANT_PROXY" = 1 ]; then
-	UPORT=$(pick_port "$GPORT" "$NPORT") || exit 1
+	UPORT=$(pick_port "$GPORT" "$NPORT" "${PORT[floor]:-}" "${PORT[floorclose]:-}") || exit 1
 	PORT[upstream]=$UPORT
 	# The upstream serves the same small.html as /p/small.html: both servers
 	# pass the URI unchanged (garcom's proxy = "app", nginx's proxy_pass
@@ -182,7 +234,7 @@ master_process = true;
 error_log = "$TMP/garcom/error.log";
 log_level = "warn";
 timeouts = { keepalive = 120; };
-limits = { requests_per_connection = 0; };
+limits = { requests_per_connection = 0; max_connections = $SLOTS; };
 servers = (
 	{
 		listen = "127.0.0.1:$GPORT";
@@ -223,7 +275,7 @@ master_process on;
 worker_processes 1;
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log warn;
-events { worker_connections 4096; }
+events { worker_connections $SLOTS; }
 http {
 	types { text/html html; text/css css; }
 	default_type application/octet-stream;
@@ -299,6 +351,8 @@ start_server() { # name [scenario whose URL must answer 200]
 	# The shared upstream of the proxy scenario runs on wrk's CPU: only the
 	# servers under test are on CPU $SERVER_CPU.
 	upstream) taskset -c "$CLIENT_CPU" "${NGXU[@]}" </dev/null >"$TMP/upstream/stdout" 2>&1 & ;;
+	floor) taskset -c "$SERVER_CPU" "$TMP/floor/floor" "${PORT[floor]}" "${PORT[floorclose]}" \
+		</dev/null >"$TMP/floor/stdout" 2>&1 & ;;
 	esac
 	PID[$name]=$!
 	for _ in $(seq 100); do
@@ -322,23 +376,37 @@ cpu_ticks() { # master pid
 	echo "$t"
 }
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# PSS in KiB of one process, or of a master and its workers.
+pss_of() { awk '$1 == "Pss:" { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+pss_kib() { # master pid
+	local p t=0 v
+	for p in "$1" $(children "$1"); do
+		v=$(pss_of "$p")
+		t=$(( t + ${v:-0} ))
+	done
+	echo "$t"
+}
 # user + nice + system ticks of the server's CPU, all processes together.
 cpu_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
 
 # url_of name [scenario]: what each scenario fetches.
 url_of() {
-	local path=small.html
+	local path=small.html port=${PORT[$1]}
 	case ${2:-} in notfound) path=missing.html ;; large) path=large.bin ;; proxy) path=p/small.html ;; esac
-	echo "http://127.0.0.1:${PORT[$1]}/$path"
+	[ "$1" = floor ] && [ "${2:-}" = close ] && port=${PORT[floorclose]}
+	echo "http://127.0.0.1:$port/$path"
 }
 status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1" "${2:-}")" 2>/dev/null; }
 want_status() { [ "$1" = notfound ] && echo 404 || echo 200; }
 # The 1 MiB scenario uses 16 connections (throughput, not request rate).
 conns_of() { [ "$1" = large ] && echo 16 || echo "$CONNS"; }
+# The servers of a scenario: the floor only where it does the same work.
+servers_of() { case $1 in keepalive|close) echo "garcom nginx floor" ;; *) echo "garcom nginx" ;; esac; }
 
 [ "$WANT_PROXY" = 1 ] && start_server upstream proxy
 start_server garcom
 start_server nginx
+[ "$WANT_FLOOR" = 1 ] && start_server floor
 
 show_log_tail() { # name from_line
 	local f; f=$(log_of "$1")
@@ -381,6 +449,7 @@ run_wrk() {
 	kids_after=$(children "$pid")
 	local t1 b1; t1=$(cpu_ticks "$pid"); b1=$(cpu_busy)
 	echo $(( t1 - t0 )) >"$out.cpu"
+	pss_kib "$pid" >"$out.pss"
 	if [ -n "$upid" ]; then
 		echo "$(( $(cpu_ticks "$upid") - u0 ))" | awk -v hz="$HZ" '{ printf "%.2f\n", $1 / hz }' >"$out.upcpu"
 		if ! kill -0 "$upid" 2>/dev/null; then
@@ -419,9 +488,11 @@ run_wrk() {
 	return 0
 }
 
-# parse outfile [scenario] -> "rps p99_ms errors requests server_cpu_s others_cpu_s"
+# parse outfile [scenario] ->
+#   "rps p50_ms p99_ms errors requests server_cpu_s others_cpu_s pss_kib"
 parse_wrk() {
 	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" \
+		-v pss="$(cat "$1.pss" 2>/dev/null)" \
 		-v non2xx_ok="$([ "${2:-}" = notfound ] && echo 1 || echo 0)" '
 	function ms(v) {
 		if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
@@ -431,6 +502,7 @@ parse_wrk() {
 		return v + 0
 	}
 	/^Requests\/sec:/ { rps = $2 }
+	$1 == "50%" { p50 = ms($2) }
 	$1 == "99%" { p99 = ms($2) }
 	/Socket errors:/ {
 		for (i = 1; i <= NF; i++) { v = $i; gsub(/,/, "", v); if (v ~ /^[0-9]+$/) err += v }
@@ -439,21 +511,29 @@ parse_wrk() {
 	/ requests in / { reqs = $1 }
 	END {
 		if (rps == "") rps = "nan"
+		if (p50 == "") p50 = "nan"
 		if (p99 == "") p99 = "nan"
 		if (reqs == "") reqs = 0
 		if (load == "") load = "nan"
-		printf "%s %.3f %d %d %.2f %s\n", rps, p99, err, reqs, cpu / hz, load
+		if (pss == "") pss = "nan"
+		printf "%s %.3f %.3f %d %d %.2f %s %s\n", rps, p50, p99, err, reqs, cpu / hz, load, pss
 	}' "$1"
 }
+FAILED_RUN="nan nan nan 0 0 0 nan nan"
 
-per_cpu() { # requests cpu_s
-	awk -v n="$1" -v c="$2" 'BEGIN { if (c + 0 > 0) printf "%.0f", n / c; else print "nan" }'
+us_per_req() { # requests cpu_s -> server CPU µs per request
+	awk -v n="$1" -v c="$2" 'BEGIN { if (n + 0 > 0 && c + 0 > 0) printf "%.2f", c * 1e6 / n; else print "nan" }'
 }
 
 median() { # numbers on stdin, one a line
 	sort -g | awk '{ a[NR] = $1 } END {
 		if (NR == 0) { print "nan"; exit }
 		if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v g="$1" -v n="$2" 'BEGIN {
+	if (g == "" || n == "" || g == "nan" || n == "nan" || n + 0 == 0) print "n/a"; else printf "%.2f×", g / n }'; }
+num() { # printf format, value: "n/a" for a missing one
+	awk -v f="$1" -v v="$2" 'BEGIN { if (v == "" || v == "nan") print "n/a"; else printf f "\n", (v + 0 == 0 ? 0 : v) }'
 }
 
 # ---- header ---------------------------------------------------------------
@@ -463,88 +543,184 @@ echo "- garcom: $("$G" -v 2>&1 | head -1) ($(cd "$top" && git describe --always 
 echo "- nginx: $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //')"
 echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo "- kernel $(uname -r), $(nproc --all) CPUs; servers on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU; one worker each"
+echo "- floor: bench/floor.c (one canned 1 KiB response per request head), in the keepalive and close scenarios"
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine skews req/s: the per-round"
 echo "  table shows the CPU time other processes took on CPU $SERVER_CPU during each run"
 if [ "$WANT_PROXY" = 1 ]; then
 	echo "- proxy: both servers proxy /p/small.html to one upstream nginx (1 worker, on CPU $CLIENT_CPU with wrk),"
-	echo "  upstream keep-alive 32 on both sides; the upstream's CPU time is not in req per CPU-s"
+	echo "  upstream keep-alive 32 on both sides; the upstream's CPU time is not counted"
 fi
 echo
 
 # ---- warm-up ------------------------------------------------------------
 failed=0
 for scen in $SCENARIOS; do
-	for name in garcom nginx; do
+	for name in $(servers_of "$scen"); do
 		run_wrk "$name" "$scen" 1 "$TMP/runs/warmup-$scen-$name.txt" || failed=1
 	done
 done
 [ $failed = 0 ] || die "a server failed during the warm-up"
 
 # ---- measured runs ---------------------------------------------------------
-declare -A RES=()   # "scen name round" -> "rps p99 err"
+declare -A RES=()   # "scen name round" -> parse_wrk's fields
 for scen in $SCENARIOS; do
 	for r in $(seq "$ROUNDS"); do
-		if [ $((r % 2)) = 1 ]; then order="garcom nginx"; else order="nginx garcom"; fi
+		# The order reverses every round, so drift falls on every server alike.
+		order=$(servers_of "$scen")
+		[ $((r % 2)) = 1 ] || order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
 		for name in $order; do
 			out="$TMP/runs/$scen-$name-$r.txt"
 			if [ -z "${PID[$name]}" ]; then
-				RES["$scen $name $r"]="nan nan 0 0 0 nan"
+				RES["$scen $name $r"]=$FAILED_RUN
 				continue
 			fi
 			if run_wrk "$name" "$scen" "$DURATION" "$out"; then
 				RES["$scen $name $r"]=$(parse_wrk "$out" "$scen")
 			else
-				RES["$scen $name $r"]="nan nan 0 0 0 nan"
+				RES["$scen $name $r"]=$FAILED_RUN
 				failed=1
 				kill -0 "${PID[$name]}" 2>/dev/null || { wait "${PID[$name]}" 2>/dev/null; PID[$name]=; }
 			fi
 			set -- ${RES["$scen $name $r"]}
 			up=
 			[ "$scen" = proxy ] && up="  upstream CPU $(cat "$out.upcpu" 2>/dev/null || echo nan)s, conns opened $(cat "$out.upconns" 2>/dev/null || echo nan)"
-			printf 'round %d %-9s %-6s  %10s req/s  p99 %8s ms  errors %s  server CPU %ss  others on CPU %s %ss%s\n' \
-				"$r" "$scen" "$name" "$1" "$2" "$3" "$5" "$SERVER_CPU" "$6" "$up" >&2
+			printf 'round %d %-9s %-6s  %10s req/s  p50 %7s ms  p99 %8s ms  errors %s  server CPU %ss (%s µs/req)  others on CPU %s %ss%s\n' \
+				"$r" "$scen" "$name" "$1" "$2" "$3" "$4" "$6" "$(us_per_req "$5" "$6")" "$SERVER_CPU" "$7" "$up" >&2
 		done
 	done
 done
 
+# ---- idle connections and connection slots -----------------------------------
+# Bytes per idle keep-alive connection: IDLE_CONNS connections held open
+# after one request each, against the worker of each server in turn (the
+# client on wrk's CPU). PSS after − before, per connection.
+declare -A IDLE=()   # name -> "pss_bytes_per_conn rss_bytes_per_conn"
+worker_of() { # master pid -> its (first) worker, or itself
+	local k; k=$(children "$1" | awk '{ print $1 }')
+	echo "${k:-$1}"
+}
+if [ "$IDLE_CONNS" -gt 0 ]; then
+	for name in garcom nginx; do
+		[ -n "${PID[$name]}" ] || continue
+		w=$(worker_of "${PID[$name]}")
+		if taskset -c "$CLIENT_CPU" "$PY" "$here/idle_memory.py" --port "${PORT[$name]}" --pid "$w" \
+			--path /small.html "$IDLE_CONNS" >"$TMP/runs/idle-$name.txt" 2>&1; then
+			IDLE[$name]=$(awk '$1 == "RESULT" { printf "%.0f %.0f\n", ($6 - $5) * 1024 / $2, ($4 - $3) * 1024 / $2 }' "$TMP/runs/idle-$name.txt")
+			echo "idle: $name: $(grep '^PSS' "$TMP/runs/idle-$name.txt")" >&2
+		else
+			echo "bench: idle connections against $name failed:" >&2
+			tail -n 5 "$TMP/runs/idle-$name.txt" >&2
+			failed=1
+		fi
+		# The server must have survived holding them.
+		kill -0 "${PID[$name]}" 2>/dev/null || { echo "bench: $name died holding idle connections" >&2; failed=1; }
+	done
+fi
+
+# Memory a connection slot preallocates: each server started twice more,
+# with 4,096 and with 16,384 slots, idle after one request; the worker's PSS
+# difference per slot. nginx's slots are worker_connections; garcom sizes
+# its connection table by RLIMIT_NOFILE (max_connections only caps use).
+SLOT_LO=4096
+SLOT_HI=16384
+declare -A SLOTCOST=()  # name -> bytes per slot
+slot_pss() { # name slots -> the worker's PSS (KiB), idle after one request
+	local name=$1 slots=$2 port conf cmd=()
+	port=$(pick_port "${PORT[@]}") || return 1
+	case $name in
+	garcom)
+		conf="$TMP/slots/garcom-$slots.conf"
+		sed -e "s|listen = \"127.0.0.1:$GPORT\"|listen = \"127.0.0.1:$port\"|" \
+			-e "s|max_connections = $SLOTS|max_connections = $slots|" \
+			-e "s|error_log = \"$TMP/garcom/error.log\"|error_log = \"$TMP/slots/error.log\"|" \
+			"$TMP/garcom/garcom.conf" >"$conf"
+		cmd=("$G" -c "$conf") ;;
+	nginx)
+		conf="$TMP/slots/nginx-$slots.conf"
+		sed -e "s|listen 127.0.0.1:$NPORT reuseport;|listen 127.0.0.1:$port;|" \
+			-e "s|worker_connections $SLOTS;|worker_connections $slots;|" \
+			-e "s|$TMP/nginx/nginx.pid|$TMP/slots/nginx.pid|" \
+			-e "s|error_log $TMP/nginx/error.log|error_log $TMP/slots/error.log|" \
+			"$TMP/nginx/nginx.conf" >"$conf"
+		cmd=(env -u NGINX "$NGINX_BIN" -p "$TMP/slots" -c "$conf" -e "$TMP/slots/error.log") ;;
+	esac
+	taskset -c "$SERVER_CPU" prlimit --nofile="$slots:$slots" "${cmd[@]}" </dev/null >"$TMP/slots/stdout" 2>&1 &
+	PID[slots]=$!
+	local ok=0
+	for _ in $(seq 100); do
+		kill -0 "${PID[slots]}" 2>/dev/null || break
+		[ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$port/small.html")" = 200 ] && { ok=1; break; }
+		sleep 0.1
+	done
+	sleep 0.3
+	local v=''
+	[ $ok = 1 ] && v=$(pss_of "$(worker_of "${PID[slots]}")")
+	stop_server slots
+	[ -n "$v" ] || { echo "bench: $name with $slots slots did not start:" >&2; cat "$TMP/slots/stdout" "$TMP/slots/error.log" >&2 2>/dev/null; return 1; }
+	echo "$v"
+}
+# prlimit sets both limits: above the hard limit only as root.
+hard_ok() { [ "$(id -u)" = 0 ] || [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge "$SLOT_HI" ]; }
+[ "$IDLE_CONNS" -gt 0 ] && ! hard_ok &&
+	echo "bench: ulimit -Hn $(ulimit -Hn) is below $SLOT_HI: no slot measurement" >&2
+if [ "$IDLE_CONNS" -gt 0 ] && hard_ok; then
+	for name in garcom nginx; do
+		lo=$(slot_pss "$name" "$SLOT_LO") && hi=$(slot_pss "$name" "$SLOT_HI") || { failed=1; continue; }
+		SLOTCOST[$name]=$(awk -v a="$lo" -v b="$hi" -v n=$(( SLOT_HI - SLOT_LO )) 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')
+		echo "slots: $name: worker PSS $lo KiB with $SLOT_LO slots, $hi KiB with $SLOT_HI" >&2
+	done
+fi
+
 # ---- report -----------------------------------------------------------------
+field() { # scen name round index(1-based) -> one of parse_wrk's fields
+	local a; read -r -a a <<<"${RES["$1 $2 $3"]}"
+	echo "${a[$(( $4 - 1 ))]}"
+}
+cpu_us_of() { # scen name round
+	us_per_req "$(field "$1" "$2" "$3" 5)" "$(field "$1" "$2" "$3" 6)"
+}
+med_of() { # scen name index -> median over the rounds (failed rounds left out)
+	local r
+	for r in $(seq "$ROUNDS"); do field "$1" "$2" "$r" "$3"; done | grep -v -e '^nan$' -e '^$' | median
+}
+med_cpu_us() { # scen name
+	local r
+	for r in $(seq "$ROUNDS"); do cpu_us_of "$1" "$2" "$r"; echo; done | grep -v -e '^nan$' -e '^$' | median
+}
+
 echo "## Per round"
 echo
-echo "| scenario | server | round | req/s | p99 (ms) | errors | requests | server CPU (s) | req per CPU-s | others on server CPU (s) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | server | round | req/s | p50 (ms) | p99 (ms) | errors | requests | server CPU (s) | CPU µs/req | PSS (KiB) | others on server CPU (s) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scen in $SCENARIOS; do
-	for name in garcom nginx; do
+	for name in $(servers_of "$scen"); do
 		for r in $(seq "$ROUNDS"); do
 			set -- ${RES["$scen $name $r"]}
-			echo "| $scen | $name | $r | $1 | $2 | $3 | $4 | $5 | $(per_cpu "$4" "$5") | $6 |"
+			echo "| $scen | $name | $r | $1 | $2 | $3 | $4 | $5 | $6 | $(cpu_us_of "$scen" "$name" "$r") | $8 | $7 |"
 		done
 	done
 done
 echo
 echo "## Summary (median over $ROUNDS rounds; errors summed)"
 echo
-echo "req per CPU-s: requests served per second of CPU time used by the server"
-echo "(master + worker), which is less sensitive to other load on the machine."
+echo "CPU µs/req: the server's CPU time (master + worker, user + system) per request: less"
+echo "sensitive to other load on the machine than req/s. PSS: master + worker, after the runs."
 echo
-echo "| scenario | server | req/s | p99 (ms) | errors | req per CPU-s | garcom/nginx req/s | garcom/nginx req per CPU-s |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | server | req/s | vs nginx | p50 (ms) | p99 (ms) | errors | CPU µs/req | CPU vs floor | PSS (KiB) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+declare -A MED=() CPU=()
 for scen in $SCENARIOS; do
-	declare -A MED=() EFF=()
-	for name in garcom nginx; do
-		rps=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$1" = nan ] || echo "$1"; done | median)
-		p99=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$2" = nan ] || echo "$2"; done | median)
-		err=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; echo "$3"; done | awk '{ s += $1 } END { print s + 0 }')
-		eff=$(for r in $(seq "$ROUNDS"); do set -- ${RES["$scen $name $r"]}; [ "$1" = nan ] || per_cpu "$4" "$5"; echo; done | grep -v -e '^$' -e nan | median)
-		MED[$name]=$rps
-		EFF[$name]=$eff
-		[ "$name" = garcom ] && { g_p99=$p99; g_err=$err; } || { n_p99=$p99; n_err=$err; }
+	for name in $(servers_of "$scen"); do
+		MED["$scen $name"]=$(med_of "$scen" "$name" 1)
+		CPU["$scen $name"]=$(med_cpu_us "$scen" "$name")
 	done
-	ratio() { awk -v g="$1" -v n="$2" 'BEGIN {
-		if (g == "nan" || n == "nan" || n + 0 == 0) print "n/a"; else printf "%.2f", g / n }'; }
-	printf '| %s | garcom | %.0f | %.2f | %s | %.0f | %s | %s |\n' "$scen" "${MED[garcom]}" "$g_p99" "$g_err" \
-		"${EFF[garcom]}" "$(ratio "${MED[garcom]}" "${MED[nginx]}")" "$(ratio "${EFF[garcom]}" "${EFF[nginx]}")"
-	printf '| %s | nginx | %.0f | %.2f | %s | %.0f | | |\n' "$scen" "${MED[nginx]}" "$n_p99" "$n_err" "${EFF[nginx]}"
-	unset MED EFF
+	for name in $(servers_of "$scen"); do
+		err=$(for r in $(seq "$ROUNDS"); do field "$scen" "$name" "$r" 4; done | awk '{ s += $1 } END { print s + 0 }')
+		vsn=; vsf=
+		[ "$name" = nginx ] || vsn=$(ratio "${MED["$scen $name"]}" "${MED["$scen nginx"]}")
+		[ "$name" = floor ] || [ -z "${CPU["$scen floor"]:-}" ] || vsf=$(ratio "${CPU["$scen $name"]}" "${CPU["$scen floor"]}")
+		echo "| $scen | $name | $(num %.0f "${MED["$scen $name"]}") | $vsn | $(num %.2f "$(med_of "$scen" "$name" 2)") | $(num %.2f "$(med_of "$scen" "$name" 3)") | $err | $(num %.2f "${CPU["$scen $name"]}") | $vsf | $(num %.0f "$(med_of "$scen" "$name" 8)") |"
+	done
 done
 echo
 
@@ -564,14 +740,45 @@ if [ "$WANT_PROXY" = 1 ]; then
 	echo "|---|---:|---:|---:|---:|---:|"
 	for name in garcom nginx; do
 		for r in $(seq "$ROUNDS"); do
-			set -- ${RES["proxy $name $r"]}
+			reqs=$(field proxy "$name" "$r" 5)
 			f="$TMP/runs/proxy-$name-$r.txt"
 			uc=$(cat "$f.upconns" 2>/dev/null || echo nan)
-			echo "| $name | $r | $4 | $(cat "$f.upcpu" 2>/dev/null || echo nan) | $uc | $(awk -v n="$4" -v c="$uc" 'BEGIN { if (c !~ /^[0-9]+$/) print "n/a"; else if (c + 0 == 0) print "all reused"; else printf "%.1f", n / c }') |"
+			echo "| $name | $r | $reqs | $(cat "$f.upcpu" 2>/dev/null || echo nan) | $uc | $(awk -v n="$reqs" -v c="$uc" 'BEGIN { if (c !~ /^[0-9]+$/) print "n/a"; else if (c + 0 == 0) print "all reused"; else printf "%.1f", n / c }') |"
 		done
 	done
 	echo
 fi
+
+# ---- the issue's table ---------------------------------------------------------
+want_scen() { case " $SCENARIOS " in *" $1 "*) return 0 ;; esac; return 1; }
+rps_row() { # label scenario goal
+	want_scen "$2" || return 0
+	echo "| $1 | $(num %.0f "${MED["$2 nginx"]}") | $(num %.0f "${MED["$2 garcom"]}") | $( [ -n "${MED["$2 floor"]:-}" ] && num %.0f "${MED["$2 floor"]}" || echo —) | $(ratio "${MED["$2 garcom"]}" "${MED["$2 nginx"]}") | $3 |"
+}
+echo "## Issue 7: this run beside the goals"
+echo
+echo "| work | nginx | garcom | floor | garcom | goal |"
+echo "|---|---:|---:|---:|---:|---|"
+if want_scen keepalive; then
+	echo "| server CPU µs per small keep-alive request (wrk load) | $(num %.2f "${CPU["keepalive nginx"]}") | $(num %.2f "${CPU["keepalive garcom"]}") | $(num %.2f "${CPU["keepalive floor"]}") | $(ratio "${CPU["keepalive garcom"]}" "${CPU["keepalive floor"]}") the floor | ≤ 1.1× the floor |"
+fi
+if want_scen close; then
+	echo "| server CPU µs per request, new connection each | $(num %.2f "${CPU["close nginx"]}") | $(num %.2f "${CPU["close garcom"]}") | $(num %.2f "${CPU["close floor"]}") | $(ratio "${CPU["close garcom"]}" "${CPU["close floor"]}") the floor | — |"
+fi
+rps_row "small file, keep-alive, $CONNS conns: req/s (garcom: × nginx)" keepalive "≥ 1.6×"
+rps_row "small file, new connection per request: req/s" close "≥ 1.4×"
+rps_row "1 MiB file, 16 conns: req/s" large "≥ 3.0×"
+rps_row "proxy to a keep-alive upstream: req/s" proxy "≥ 1.3×"
+rps_row "404, keep-alive: req/s" notfound "—"
+if [ "$IDLE_CONNS" -gt 0 ]; then
+	set -- ${IDLE[nginx]:-nan nan}; ni=$1
+	set -- ${IDLE[garcom]:-nan nan}; gi=$1
+	echo "| memory per idle keep-alive connection ($IDLE_CONNS held; worker PSS after − before, per connection, B) | $(num %.0f "$ni") | $(num %.0f "$gi") | — | $(ratio "$gi" "$ni") nginx | ≤ 512 B |"
+	echo "| preallocated per connection slot (worker PSS, $SLOT_HI − $SLOT_LO slots, B) | $(num %.0f "${SLOTCOST[nginx]:-nan}") | $(num %.0f "${SLOTCOST[garcom]:-nan}") | — | | ≤ 431 B |"
+fi
+echo
+echo "Instructions and system calls per request (the issue's other rows): make bench-count."
+echo
 
 # Anything the servers logged at warn or above during the whole run.
 for name in garcom nginx $([ "$WANT_PROXY" = 1 ] && echo upstream); do

@@ -7,7 +7,7 @@ pkgs="gcc make pkg-config libc6-dev node-llhttp libconfig-dev libinih-dev"
 case $what in
 build) ;;
 check) pkgs="$pkgs libcmocka-dev python3 python3-pytest curl wrk mandoc valgrind goaccess" ;;
-bench) pkgs="$pkgs wrk nginx-light curl util-linux valgrind" ;;
+bench) pkgs="$pkgs wrk nginx-light curl util-linux iproute2 valgrind strace python3" ;;
 *) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
 esac
 # Nice to have for `make check`: the aarch64 coroutine test under qemu.
