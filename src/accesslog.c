@@ -28,6 +28,7 @@ struct access_log {
 	size_t len;
 	int64_t stamp_sec; /* the cached time stamp's second */
 	char stamp[32];
+	size_t stamp_len;
 	char buf[LOG_BUF];
 };
 
@@ -106,6 +107,11 @@ int access_log_flush(struct access_log *log)
 	return 0;
 }
 
+size_t access_log_pending(const struct access_log *log)
+{
+	return log->len;
+}
+
 int access_log_reopen(struct access_log *log)
 {
 	access_log_flush(log);
@@ -122,6 +128,15 @@ int access_log_reopen(struct access_log *log)
 static char *put_escaped(char *p, char *end, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	/* The usual case, plain printable bytes that fit, is a copy. */
+	size_t plain = 0;
+	while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '"' &&
+	       s[plain] != '\\')
+		plain++;
+	if (plain == n && (size_t)(end - p) > n + 4) {
+		memcpy(p, s, n);
+		return p + n;
+	}
 	for (size_t i = 0; i < n && p + 4 < end; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
@@ -148,6 +163,13 @@ static char *put_u64(char *p, char sep, uint64_t v)
 	while (n)
 		*p++ = tmp[--n];
 	return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
 }
 
 static char *put_header(char *p, char *end, const struct http_request *req, const char *name)
@@ -237,17 +259,30 @@ void access_log_add(struct access_log *log, const struct http_log_entry *e)
 		time_t t = (time_t)e->now_sec;
 		struct tm tm;
 		localtime_r(&t, &tm);
-		strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
+		log->stamp_len = strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
 		log->stamp_sec = e->now_sec;
 	}
+	/* Piece by piece: printf cost more than the rest of the request. The
+	 * peer (an address), the stamp and the method are short and known. */
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
-	int n = snprintf(p, (size_t)(end - p), "%s - - [%s] \"%s ", e->peer, log->stamp,
-			 llhttp_method_name((llhttp_method_t)req->method));
-	p += n;
+	p = put_str(p, e->peer);
+	memcpy(p, " - - [", 6);
+	memcpy(p + 6, log->stamp, log->stamp_len);
+	p += 6 + log->stamp_len;
+	memcpy(p, "] \"", 3);
+	p += 3;
+	p = put_str(p, llhttp_method_name((llhttp_method_t)req->method));
+	*p++ = ' ';
 	p = put_escaped(p, end - 640, req->buf + req->target.off, req->target.len);
-	n = snprintf(p, (size_t)(end - p), " HTTP/%u.%u\" %d %llu ", req->major, req->minor,
-		     e->status, (unsigned long long)e->bytes);
-	p += n;
+	memcpy(p, " HTTP/1.1\" 200", 14);
+	p[6] = (char)('0' + req->major % 10);
+	p[8] = (char)('0' + req->minor % 10);
+	p[11] = (char)('0' + e->status / 100 % 10);
+	p[12] = (char)('0' + e->status / 10 % 10);
+	p[13] = (char)('0' + e->status % 10);
+	p += 14;
+	p = put_u64(p, ' ', e->bytes);
+	*p++ = ' ';
 	p = put_header(p, end - 320, req, "referer");
 	*p++ = ' ';
 	p = put_header(p, end - 160, req, "user-agent");

@@ -20,8 +20,12 @@ void access_log_close(struct access_log *log);
 /* One line for a finished request. */
 void access_log_add(struct access_log *log, const struct http_log_entry *e);
 
-/* Write what is buffered (once per turn). Returns 0 or -errno. */
+/* Write what is buffered. Returns 0 or -errno. The buffer is written by
+ * itself only when 64 KiB are full: the owner flushes it at least once a
+ * second, and at exit. */
 int access_log_flush(struct access_log *log);
+/* Bytes buffered, not written yet. */
+size_t access_log_pending(const struct access_log *log);
 /* Reopen the same path (SIGUSR1, after logrotate). */
 int access_log_reopen(struct access_log *log);
 

@@ -75,6 +75,14 @@ void route_flush_logs(struct route_table *t)
 		access_log_flush(t->logs[i]);
 }
 
+bool route_logs_pending(const struct route_table *t)
+{
+	for (size_t i = 0; i < t->nlogs; i++)
+		if (access_log_pending(t->logs[i]))
+			return true;
+	return false;
+}
+
 void route_reopen_logs(struct route_table *t)
 {
 	for (size_t i = 0; i < t->nlogs; i++)

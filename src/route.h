@@ -20,9 +20,11 @@ void route_free(struct route_table *t);
 const struct route_addr *route_addr_for(const struct route_table *t,
 					const struct config_listen *addr);
 
-/* The access logs: write what is buffered (once per loop turn); reopen
- * after logrotate (SIGUSR1). */
+/* The access logs: write what is buffered (the worker does, at least once
+ * a second); reopen after logrotate (SIGUSR1). */
 void route_flush_logs(struct route_table *t);
+/* Any access log line buffered and not written yet? */
+bool route_logs_pending(const struct route_table *t);
 void route_reopen_logs(struct route_table *t);
 
 int route_handle(const struct route_addr *ra, const struct http_request *req,

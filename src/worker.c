@@ -63,6 +63,7 @@ struct worker {
 	struct np_source sig;
 	int sigfd;
 	unsigned long long requests, accepted;
+	uint64_t logs_flushed_ms; /* the last access log flush */
 };
 
 static int handle(void *owner, const struct http_request *req, struct http_reply *reply,
@@ -299,11 +300,32 @@ static void log_line(void *target, const struct http_log_entry *e)
 	access_log_add(target, e);
 }
 
-/* Once per loop turn: the lines of every request of the turn, one write. */
+/* Access log lines are written a second at most after they were made (as
+ * nginx's flush=1s), or when 64 KiB are full: not a write per request, nor
+ * per loop turn. The main loop wakes within a second while lines wait. */
+#define LOG_FLUSH_MS 1000
+
 static void before_sleep(void *arg)
 {
 	struct worker *w = arg;
-	route_flush_logs(w->routes);
+	uint64_t now = netpoll_now(w->np);
+	if (now - w->logs_flushed_ms >= LOG_FLUSH_MS) {
+		route_flush_logs(w->routes);
+		w->logs_flushed_ms = now;
+	}
+}
+
+/* How long the main loop may sleep: a drain looks every 100 ms; waiting
+ * log lines need their flush. */
+static int sleep_limit_ms(const struct worker *w)
+{
+	if (w->draining)
+		return 100;
+	if (route_logs_pending(w->routes)) {
+		uint64_t since = netpoll_now(w->np) - w->logs_flushed_ms;
+		return since >= LOG_FLUSH_MS ? 0 : (int)(LOG_FLUSH_MS - since);
+	}
+	return -1;
 }
 
 /* ---- setup ---- */
@@ -454,7 +476,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	}
 	int r = 0;
 	while (!w.stop) {
-		r = netpoll_turn(w.np, w.draining ? 100 : -1);
+		r = netpoll_turn(w.np, sleep_limit_ms(&w));
 		if (r < 0 && r != -EINTR) {
 			log_error("epoll_wait: %s", strerror(-r));
 			break;

@@ -1,6 +1,6 @@
 """The access log: nginx's combined format followed by the request time,
 the upstream address and the upstream time (microseconds, "-" when not
-proxied), one line per request, written once per loop turn, escaped so a
+proxied), one line per request, buffered and written within a second, escaped so a
 client cannot forge lines, reopened on SIGUSR1 (logrotate); or JSON."""
 import os
 import re

@@ -176,6 +176,14 @@ class Drain(threading.Thread):
         for line in self.pipe:
             self.lines.append(line.decode("ascii", "replace").rstrip("\n"))
 
+    def wait_count(self, pattern, n, timeout=5.0):
+        """Wait until n lines match (or time out: the caller's assert tells)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(1 for l in self.lines if re.search(pattern, l)) >= n:
+                return
+            time.sleep(0.02)
+
     def wait_for(self, pattern, timeout=5.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -276,8 +284,11 @@ def test_the_image_command_runs_serves_and_stops(tmp_path):
         assert status == 200 and re.search(rb"^garcom_\w+ \d+", body, re.M), body[:200]
         assert http_get("127.0.0.1", port, "/missing")[0] == 404
 
-        # Requests on stdout (the access log, flushed once per loop turn).
+        # Requests on stdout: the access log, each worker's lines written
+        # within a second.
         out.wait_for(r'"GET /missing HTTP/1.1" 404 ')
+        out.wait_count(r'"container-test"', 4)
+        out.wait_count(r'"GET /metrics HTTP/1.1" 200', 2)
         requests = [l for l in out.lines if '"container-test"' in l]
         assert len(requests) == 4 and all(LINE.match(l) for l in requests), out.lines
         assert any(l.startswith("::1 ") for l in requests)
