@@ -954,6 +954,20 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 					result = HTTP_IDLE;
 					break;
 				}
+				/* Readable as far as we know (a new connection is
+				 * started so): a read that finds nothing parks it
+				 * too, so a silent client holds no coroutine and no
+				 * buffer while it waits for its first byte. */
+				ssize_t n = conn_try_read(&c->src, c->rbuf,
+							  buf_pool_size(ctx->rbufs));
+				if (n == -EAGAIN) {
+					result = HTTP_IDLE;
+					break;
+				}
+				if (n <= 0)
+					break; /* closed before a request */
+				c->rlen = (uint32_t)n;
+				continue;
 			}
 			if (make_room(&x) < 0) {
 				x.status = 431;
