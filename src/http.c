@@ -180,6 +180,18 @@ static bool span_is(const struct parse *ps, struct http_span s, const char *lowe
 	return s.len == n && strncasecmp(ps->base + s.off, lower, n) == 0;
 }
 
+/* The value is this token, case aside, with optional whitespace around. */
+static bool value_is_token(const struct parse *ps, struct http_span s, const char *lower)
+{
+	const char *v = ps->base + s.off;
+	size_t n = s.len;
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	return n == strlen(lower) && strncasecmp(v, lower, n) == 0;
+}
+
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct parse *ps = P(p);
@@ -190,6 +202,12 @@ static int on_header_value_complete(llhttp_t *p)
 		req->host = h->value;
 	} else if (span_is(ps, h->name, "transfer-encoding")) {
 		ps->transfer_encoding = true;
+		/* chunked is the only coding spoken here: "gzip, chunked"
+		 * would be forwarded as plain chunked, its gzip dropped. */
+		if (!value_is_token(ps, h->value, "chunked")) {
+			ps->reject = 501;
+			return -1;
+		}
 	} else if (span_is(ps, h->name, "expect")) {
 		req->expect_continue = span_is(ps, h->value, "100-continue");
 	}
@@ -527,16 +545,15 @@ static void shift_spans(struct http_request *req, uint32_t by)
 	}
 }
 
-static int status_for_parse_error(llhttp_errno_t err, int reject)
+static int status_for_parse_error(const llhttp_t *p, llhttp_errno_t err, int reject)
 {
 	if (reject)
 		return reject;
-	switch (err) {
-	case HPE_INVALID_VERSION:
+	/* Digits llhttp does not speak (HTTP/1.2, HTTP/3.0): 505. A version
+	 * that is not HTTP/DIGIT.DIGIT ("Invalid minor version"...): 400. */
+	if (err == HPE_INVALID_VERSION && strcmp(llhttp_get_error_reason(p), "Invalid HTTP version") == 0)
 		return 505;
-	default:
-		return 400;
-	}
+	return 400;
 }
 
 enum state { ST_IDLE, ST_HEAD, ST_BODY };
@@ -1009,7 +1026,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			continue;
 		}
 		if (err != HPE_PAUSED) {
-			x.status = status_for_parse_error(err, x.ps.reject);
+			x.status = status_for_parse_error(&x.parser, err, x.ps.reject);
 			break;
 		}
 		x.pos = (uint32_t)(llhttp_get_error_pos(&x.parser) - c->rbuf);
