@@ -401,6 +401,7 @@ enum outcome {
 	FAIL_502,
 	FAIL_504,
 	CUT,           /* the client already has part of the answer */
+	BAD_BODY,      /* the client's chunked body is malformed: 400 */
 	CLIENT_GONE,
 };
 
@@ -437,6 +438,8 @@ static enum outcome send_body(struct upstream_conn *uc, const struct http_reques
 		if (r < 0)
 			return r == -ETIMEDOUT ? FAIL_504 : FAIL_502;
 	}
+	if (n == -EPROTO)
+		return BAD_BODY; /* the upstream never sees the request end */
 	if (n < 0)
 		return CLIENT_GONE;
 	if (req->chunked && write_up(uc, "0\r\n\r\n", 5, timeout) < 0)
@@ -692,6 +695,10 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		fresh = false;
 		if (o == CLIENT_GONE || o == CUT)
 			break;
+		if (o == BAD_BODY) {
+			status = 400;
+			break;
+		}
 		upstream_failed(up, s, http_out_now(out));
 		if (o == NEXT_SERVER && !a.body_sent) {
 			tried |= 1ull << (upstream_index(up, s) & 63);
