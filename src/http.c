@@ -54,6 +54,8 @@ struct parse {
 	unsigned nhost;
 	bool transfer_encoding;
 	size_t header_limit;
+	uint64_t body_limit;   /* limits.body_size, 0 = none */
+	uint64_t chunked_size; /* the chunk sizes announced so far */
 	uint32_t msg_start;
 	const char *body_at; /* EV_BODY: decoded body bytes, in the read buffer */
 	size_t body_len;
@@ -142,6 +144,7 @@ static int on_message_begin(llhttp_t *p)
 	P(p)->nhost = 0;
 	P(p)->transfer_encoding = false;
 	P(p)->reject = 0;
+	P(p)->chunked_size = 0;
 	return 0;
 }
 
@@ -262,6 +265,20 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 	return HPE_PAUSED;
 }
 
+/* A chunked body is held to limits.body_size as each chunk is announced:
+ * a chunk of 2^64-1 bytes is refused before its first byte. */
+static int on_chunk_header(llhttp_t *p)
+{
+	struct parse *ps = P(p);
+	ps->chunked_size += p->content_length;
+	if (ps->body_limit &&
+	    (ps->chunked_size > ps->body_limit || ps->chunked_size < p->content_length)) {
+		ps->reject = 413;
+		return -1;
+	}
+	return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
 	P(p)->event = EV_MESSAGE;
@@ -278,6 +295,7 @@ static const llhttp_settings_t parser_settings = {
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
 
@@ -660,8 +678,8 @@ ssize_t http_body_read(struct http_out *out, const char **data)
 			continue;
 		}
 		if (err != HPE_PAUSED) {
-			x->close_after = true; /* a broken chunked body */
-			return -EPROTO;
+			x->close_after = true; /* a broken chunked body, or too large */
+			return x->ps.reject == 413 ? -EFBIG : -EPROTO;
 		}
 		x->pos = (uint32_t)(llhttp_get_error_pos(&x->parser) - x->c->rbuf);
 		llhttp_resume(&x->parser);
@@ -911,7 +929,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	struct exchange x;
 	x.ctx = ctx;
 	x.c = c;
-	x.ps = (struct parse){ .req = &x.req, .header_limit = lim->header_size };
+	x.ps = (struct parse){ .req = &x.req, .header_limit = lim->header_size,
+			       .body_limit = lim->body_size };
 	x.ps.fields = (struct http_fields){ .h = x.req.headers, .n = &x.req.nheaders,
 					    .max = HTTP_MAX_HEADERS };
 	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
