@@ -267,3 +267,32 @@ def test_header_values_reach_the_upstream_byte_for_byte_and_one_line_each(make_g
     assert all(b"\r" not in l and b"\n" not in l for l in lines)
     names = [l.split(b":", 1)[0].lower() for l in lines[1:]]
     assert names.count(b"host") == 1
+
+
+@pytest.mark.parametrize("body", [
+    b"ffffffffffffffff\r\nab",             # one chunk of 2^64-1 bytes, announced
+    b"258\r\n" + b"a" * 600 + b"\r\n" + b"258\r\n" + b"a" * 600 + b"\r\n0\r\n\r\n",
+], ids=["one-huge-chunk", "two-chunks-over-the-limit"])
+def test_chunked_body_over_body_size_gets_413_as_the_chunk_is_announced(make_garcom,
+                                                                        raw_upstream, body):
+    g = proxy_garcom(make_garcom, [location("/raw/", "http://%s" % raw_upstream.addr)],
+                     extra='limits = { body_size = "1k"; };')
+    head = b"POST /raw/a HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\n\r\n"
+    answer, took = exchange(g, head + body)
+    assert status_of(answer) == 413, answer[:100]
+    assert b"\r\nConnection: close\r\n" in answer
+    assert took < 1.0
+    assert raw_upstream.all_closed()
+    for got in raw_upstream.received():
+        assert len(got.split(b"\r\n\r\n", 1)[1]) <= 1024 + 64  # never past the limit
+        assert not got.endswith(b"0\r\n\r\n"), got
+
+
+def test_chunked_body_within_body_size_reaches_the_upstream(make_garcom, upstream):
+    g = proxy_garcom(make_garcom, [location("/raw/", "http://%s" % upstream.addr)],
+                     extra='limits = { body_size = "1k"; };')
+    body = b"200\r\n" + b"a" * 512 + b"\r\n" + b"200\r\n" + b"b" * 512 + b"\r\n0\r\n\r\n"
+    answer, _ = exchange(g, b"POST /raw/echo HTTP/1.1\r\n" + HOST + b"Connection: close\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n" + body)
+    assert status_of(answer) == 200, answer[:200]
+    assert upstream.last().body_length == 1024
