@@ -54,6 +54,8 @@ struct parse {
 	unsigned nhost;
 	bool transfer_encoding;
 	size_t uri_limit;
+	uint64_t body_limit;   /* limits.body_size, 0 = none */
+	uint64_t chunked_size; /* the chunk sizes announced so far */
 	uint32_t msg_start;
 	const char *body_at; /* EV_BODY: decoded body bytes, in the read buffer */
 	size_t body_len;
@@ -143,6 +145,7 @@ static int on_message_begin(llhttp_t *p)
 	P(p)->nhost = 0;
 	P(p)->transfer_encoding = false;
 	P(p)->reject = 0;
+	P(p)->chunked_size = 0;
 	return 0;
 }
 
@@ -191,6 +194,18 @@ static bool span_is(const struct parse *ps, struct http_span s, const char *lowe
 	return s.len == n && strncasecmp(ps->base + s.off, lower, n) == 0;
 }
 
+/* The value is this token, case aside, with optional whitespace around. */
+static bool value_is_token(const struct parse *ps, struct http_span s, const char *lower)
+{
+	const char *v = ps->base + s.off;
+	size_t n = s.len;
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	return n == strlen(lower) && strncasecmp(v, lower, n) == 0;
+}
+
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct parse *ps = P(p);
@@ -201,6 +216,12 @@ static int on_header_value_complete(llhttp_t *p)
 		req->host = h->value;
 	} else if (span_is(ps, h->name, "transfer-encoding")) {
 		ps->transfer_encoding = true;
+		/* chunked is the only coding spoken here: "gzip, chunked"
+		 * would be forwarded as plain chunked, its gzip dropped. */
+		if (!value_is_token(ps, h->value, "chunked")) {
+			ps->reject = 501;
+			return -1;
+		}
 	} else if (span_is(ps, h->name, "expect")) {
 		req->expect_continue = span_is(ps, h->value, "100-continue");
 	}
@@ -255,6 +276,20 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 	return HPE_PAUSED;
 }
 
+/* A chunked body is held to limits.body_size as each chunk is announced:
+ * a chunk of 2^64-1 bytes is refused before its first byte. */
+static int on_chunk_header(llhttp_t *p)
+{
+	struct parse *ps = P(p);
+	ps->chunked_size += p->content_length;
+	if (ps->body_limit &&
+	    (ps->chunked_size > ps->body_limit || ps->chunked_size < p->content_length)) {
+		ps->reject = 413;
+		return -1;
+	}
+	return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
 	P(p)->event = EV_MESSAGE;
@@ -271,6 +306,7 @@ static const llhttp_settings_t parser_settings = {
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
 
@@ -550,16 +586,15 @@ static void shift_spans(struct http_request *req, uint32_t by)
 	}
 }
 
-static int status_for_parse_error(llhttp_errno_t err, int reject)
+static int status_for_parse_error(const llhttp_t *p, llhttp_errno_t err, int reject)
 {
 	if (reject)
 		return reject;
-	switch (err) {
-	case HPE_INVALID_VERSION:
+	/* Digits llhttp does not speak (HTTP/1.2, HTTP/3.0): 505. A version
+	 * that is not HTTP/DIGIT.DIGIT ("Invalid minor version"...): 400. */
+	if (err == HPE_INVALID_VERSION && strcmp(llhttp_get_error_reason(p), "Invalid HTTP version") == 0)
 		return 505;
-	default:
-		return 400;
-	}
+	return 400;
 }
 
 enum state { ST_IDLE, ST_HEAD, ST_BODY };
@@ -669,8 +704,8 @@ ssize_t http_body_read(struct http_out *out, const char **data)
 			continue;
 		}
 		if (err != HPE_PAUSED) {
-			x->close_after = true; /* a broken chunked body */
-			return -EPROTO;
+			x->close_after = true; /* a broken chunked body, or too large */
+			return x->ps.reject == 413 ? -EFBIG : -EPROTO;
 		}
 		x->pos = (uint32_t)(llhttp_get_error_pos(&x->parser) - x->c->rbuf);
 		llhttp_resume(&x->parser);
@@ -934,7 +969,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	struct exchange x;
 	x.ctx = ctx;
 	x.c = c;
-	x.ps = (struct parse){ .req = &x.req, .uri_limit = lim->uri_size };
+	x.ps = (struct parse){ .req = &x.req, .uri_limit = lim->uri_size,
+			       .body_limit = lim->body_size };
 	x.ps.fields = (struct http_fields){ .h = x.req.headers, .n = &x.req.nheaders,
 					    .max = lim->headers };
 	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
@@ -997,6 +1033,20 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 					result = HTTP_IDLE;
 					break;
 				}
+				/* Readable as far as we know (a new connection is
+				 * started so): a read that finds nothing parks it
+				 * too, so a silent client holds no coroutine and no
+				 * buffer while it waits for its first byte. */
+				ssize_t n = conn_try_read(&c->src, c->rbuf,
+							  buf_pool_size(ctx->rbufs));
+				if (n == -EAGAIN) {
+					result = HTTP_IDLE;
+					break;
+				}
+				if (n <= 0)
+					break; /* closed before a request */
+				c->rlen = (uint32_t)n;
+				continue;
 			}
 			if (make_room(&x) < 0) {
 				x.status = 431;
@@ -1040,7 +1090,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			continue;
 		}
 		if (err != HPE_PAUSED) {
-			x.status = status_for_parse_error(err, x.ps.reject);
+			x.status = status_for_parse_error(&x.parser, err, x.ps.reject);
 			break;
 		}
 		x.pos = (uint32_t)(llhttp_get_error_pos(&x.parser) - c->rbuf);

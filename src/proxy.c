@@ -458,6 +458,8 @@ enum outcome {
 	FAIL_502,
 	FAIL_504,
 	CUT,           /* the client already has part of the answer */
+	BAD_BODY,      /* the client's chunked body is malformed: 400 */
+	BODY_TOO_LARGE, /* ... or over limits.body_size: 413 */
 	CLIENT_GONE,
 };
 
@@ -494,6 +496,11 @@ static enum outcome send_body(struct upstream_conn *uc, const struct http_reques
 		if (r < 0)
 			return r == -ETIMEDOUT ? FAIL_504 : FAIL_502;
 	}
+	/* The upstream never sees the request end. */
+	if (n == -EPROTO)
+		return BAD_BODY;
+	if (n == -EFBIG)
+		return BODY_TOO_LARGE;
 	if (n < 0)
 		return CLIENT_GONE;
 	if (req->chunked && write_up(uc, "0\r\n\r\n", 5, timeout) < 0)
@@ -754,6 +761,10 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		fresh = false;
 		if (o == CLIENT_GONE || o == CUT)
 			break;
+		if (o == BAD_BODY || o == BODY_TOO_LARGE) {
+			status = o == BAD_BODY ? 400 : 413;
+			break;
+		}
 		upstream_failed(up, s, http_out_now(out));
 		if (o == NEXT_SERVER && !a.body_sent) {
 			tried |= 1ull << (upstream_index(up, s) & 63);

@@ -53,6 +53,8 @@ struct worker {
 	unsigned active, max_active;
 	int max_fd;          /* highest fd in conns ever used */
 	bool accept_paused;  /* at max_connections, or out of descriptors */
+	bool out_of_fds;     /* paused for descriptors: only the back-off resumes */
+	int fd_reserve;      /* descriptors kept for the open connections' files */
 	bool draining;       /* stopping: no new connections, no keep-alive */
 	bool stop;           /* stop now */
 	uint64_t drain_deadline;
@@ -93,7 +95,8 @@ static void conn_close(struct worker *w, struct http_conn *c)
 	c->owner = NULL;
 	w->active--;
 	metrics_add(M_CLOSED, 1);
-	if (w->accept_paused && !w->draining && (!w->max_active || w->active < w->max_active)) {
+	if (w->accept_paused && !w->out_of_fds && !w->draining &&
+	    (!w->max_active || w->active < w->max_active)) {
 		w->accept_paused = false;
 		for (size_t i = 0; i < w->nlisteners; i++)
 			accept_ready(&w->listeners[i].src);
@@ -129,9 +132,10 @@ static void conn_main(struct coro *co, void *arg)
 	struct worker *w = worker_of(c);
 	enum http_serve_result r = http_serve(&w->http, c);
 	c->src.co = NULL;
+	/* A new connection waits for its first byte as long as for a head. */
+	unsigned idle_ms = c->requests ? w->limits.keepalive_timeout_ms : w->limits.header_timeout_ms;
 	if (r == HTTP_IDLE && !w->draining)
-		netpoll_set_idle_deadline(&c->src,
-					  netpoll_now(w->np) + w->limits.keepalive_timeout_ms);
+		netpoll_set_idle_deadline(&c->src, netpoll_now(w->np) + idle_ms);
 	else
 		conn_close(w, c);
 }
@@ -165,10 +169,35 @@ static const struct np_source_ops conn_ops = {
 	.idle_timeout = conn_idle_timeout,
 };
 
+/* Out of descriptors, or nearly: stop accepting, retry after a back-off.
+ * Not at the next close: the connection it would bring in would take the
+ * descriptor that an open connection needs for its file or upstream. */
+/* why: what happened; err: the errno whose hint tells what to do. */
+static void pause_for_fds(struct worker *w, struct listener *l, const char *why, int err)
+{
+	int64_t now = netpoll_wall_sec(w->np);
+	if (now != w->last_accept_error) {
+		log_error("accept4 on %s: %s; pausing accepts for %d ms; %s", l->addr->text, why,
+			  ACCEPT_RETRY_MS, accept_hint(err));
+		w->last_accept_error = now;
+	}
+	w->accept_paused = w->out_of_fds = true;
+	netpoll_set_idle_deadline(&l->src, netpoll_now(w->np) + ACCEPT_RETRY_MS);
+}
+
+/* accept4 returns the lowest free descriptor: one this high means at
+ * most fd_reserve are left. */
+static bool fd_in_reserve(const struct worker *w, int fd)
+{
+	return fd >= w->nconns_max - w->fd_reserve;
+}
+
 static void accept_ready(struct np_source *src)
 {
 	struct listener *l = (struct listener *)src;
 	struct worker *w = l->w;
+	if (w->out_of_fds)
+		return; /* new connections wait in the queue for the back-off */
 	for (;;) {
 		if (w->max_active && w->active >= w->max_active) {
 			/* The kernel's queue holds the rest until a slot frees. */
@@ -184,18 +213,11 @@ static void accept_ready(struct np_source *src)
 				continue;
 			if (errno == EAGAIN)
 				return;
-			/* EMFILE, ENFILE, ENOBUFS...: the queue is not drained, so
-			 * no new edge will come. Retry when a connection closes,
-			 * or after a short back-off; keep serving meanwhile. */
-			int64_t now = netpoll_wall_sec(w->np);
-			if (now != w->last_accept_error) {
-				int e = errno;
-				log_error("accept4 on %s: %s; pausing accepts for %d ms; %s",
-					  l->addr->text, strerror(e), ACCEPT_RETRY_MS, accept_hint(e));
-				w->last_accept_error = now;
-			}
-			w->accept_paused = true;
-			netpoll_set_idle_deadline(src, netpoll_now(w->np) + ACCEPT_RETRY_MS);
+			/* EMFILE, ENFILE, ENOBUFS...: retry after a short
+			 * back-off, new connections waiting in the kernel's
+			 * queue; keep serving the open ones meanwhile. */
+			int e = errno;
+			pause_for_fds(w, l, strerror(e), e);
 			return;
 		}
 		if (fd >= w->nconns_max) {
@@ -226,14 +248,33 @@ static void accept_ready(struct np_source *src)
 		 * start at once; a read that finds nothing just waits. */
 		c->src.ready = NP_READABLE | NP_WRITABLE;
 		conn_start(c);
+		if (fd_in_reserve(w, fd)) {
+			pause_for_fds(w, l, "descriptors nearly exhausted (the last ones are kept "
+					    "for the open connections' files and upstreams)", EMFILE);
+			return;
+		}
 	}
 }
 
 static void accept_retry(struct np_source *src)
 {
 	struct listener *l = (struct listener *)src;
-	if (!l->w->draining)
-		accept_ready(src);
+	struct worker *w = l->w;
+	if (w->draining)
+		return;
+	/* Still short of descriptors (the lowest free one is in the reserve):
+	 * wait another back-off rather than take one more connection. */
+	int probe = fcntl(src->fd, F_DUPFD_CLOEXEC, 0);
+	if (probe >= 0)
+		close(probe);
+	if (probe < 0 || fd_in_reserve(w, probe)) {
+		netpoll_set_idle_deadline(src, netpoll_now(w->np) + ACCEPT_RETRY_MS);
+		return;
+	}
+	w->out_of_fds = false;
+	/* Edges that came while paused were ignored: every listener. */
+	for (size_t i = 0; i < w->nlisteners; i++)
+		accept_ready(&w->listeners[i].src);
 }
 
 static const struct np_source_ops listener_ops = {
@@ -424,6 +465,9 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	};
 	w.max_active = cfg->limits.max_connections;
 	w.nconns_max = table_size(id, cfg->limits.max_connections);
+	w.fd_reserve = 16 + w.nconns_max / 64;
+	if (w.fd_reserve > w.nconns_max / 4)
+		w.fd_reserve = w.nconns_max / 4; /* a tiny ulimit -n */
 	w.conns = calloc((size_t)w.nconns_max, sizeof *w.conns);
 	w.np = netpoll_create(cfg->events_batch);
 	w.coros = coro_pool_create(cfg->coroutine_stack, POOL_IDLE);
