@@ -257,6 +257,12 @@ def test_workers_drop_to_user_and_group_when_started_as_root(make_garcom):
     g.write("index.html", "dropped")
     g.start()
     assert proc_ids(g.proc.pid)[0] == 0  # the master keeps root to reload
+    # The daemon answered through one worker; the other may still be
+    # starting (it drops after opening its sockets and logs).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+            len(g.children()) < 2 or any(proc_ids(p)[0] == 0 for p in g.children())):
+        time.sleep(0.05)
     for pid in g.children():
         uid, gid, groups, nnp = proc_ids(pid)
         assert (uid, gid) == (nobody.pw_uid, nogroup.gr_gid)
