@@ -14,10 +14,13 @@
 # keepalive_requests 100000) and "close" (a new connection per request:
 # wrk -H 'Connection: close').
 #
-# Scenario "proxy": both servers proxy /p/small.html to one shared upstream,
-# a third nginx (its own prefix in the temp dir, one worker, pinned to
-# wrk's CPU, access_log off, keepalive_requests 100000, keepalive_timeout
-# 120s) serving the same file, with kept-alive upstream connections on both
+# Scenario "proxy": both servers proxy /p/small.html to one shared upstream
+# on wrk's CPU. PROXY_UPSTREAM=floor (the default): the floor (below) answers
+# with its canned 1 KiB response, so that the upstream costs CPU 1 little
+# and the proxies' own cost decides req/s. PROXY_UPSTREAM=nginx: a third
+# nginx (its own prefix in the temp dir, one worker, access_log off,
+# keepalive_requests 100000, keepalive_timeout 120s) serving the same file
+# (it also counts the connections opened to it). Either way with kept-alive upstream connections on both
 # sides (garcom: upstream "app" with keepalive = 32; nginx: upstream app
 # { keepalive 32; } with proxy_http_version 1.1 and Connection ""). The
 # upstream's CPU time is not counted in req per CPU-s; it is printed per
@@ -52,6 +55,8 @@
 #   FILE_SIZE=1024 bytes of small.html
 #   SCENARIOS="keepalive close notfound large proxy"
 #                  (large: 1 MiB file, 16 connections; proxy: see above)
+#   PROXY_CONNS=32 wrk connections in the proxy scenario (see above)
+#   PROXY_UPSTREAM=floor  the proxy scenario's upstream: floor or nginx
 #   GARCOM=src/garcom   the binary (copied into the temp dir at the start,
 #                       so a rebuild during the run changes nothing)
 #   NGINX_BIN=nginx  the nginx binary (not NGINX: nginx reads that variable
@@ -99,6 +104,13 @@ done
 # The shared upstream is started only when a proxy scenario is run.
 WANT_PROXY=0
 case " $SCENARIOS " in *" proxy "*) WANT_PROXY=1 ;; esac
+PROXY_UPSTREAM=${PROXY_UPSTREAM:-floor}
+# As many client connections as either server keeps idle upstream: with more,
+# the answers that complete in one loop turn overflow both pools, and most
+# of both servers' CPU goes to the kernel opening and closing upstream
+# connections (PROXY_CONNS=64 shows it).
+PROXY_CONNS=${PROXY_CONNS:-32}
+case $PROXY_UPSTREAM in floor|nginx) ;; *) die "PROXY_UPSTREAM must be floor or nginx, not '$PROXY_UPSTREAM'" ;; esac
 for t in wrk curl taskset "$NGINX_BIN"; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found (sh tools/deps.sh bench installs it)"
 done
@@ -106,6 +118,7 @@ done
 # The floor runs in the keep-alive and close scenarios.
 WANT_FLOOR=0
 case " $SCENARIOS " in *" keepalive "*|*" close "*) WANT_FLOOR=1 ;; esac
+[ "$WANT_PROXY" = 1 ] && [ "$PROXY_UPSTREAM" = floor ] && WANT_FLOOR=1
 [ "$WANT_FLOOR" = 0 ] || [ -x "$FLOOR" ] || die "$FLOOR not built (make bench/floor)"
 if [ "$IDLE_CONNS" -gt 0 ]; then
 	command -v "$PY" >/dev/null 2>&1 || die "python3 not found (sh tools/deps.sh bench installs it)"
@@ -304,7 +317,7 @@ NGX=(env -u NGINX "$NGINX_BIN" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$T
 stub_ok() { case $ngx_v in *--with-http_stub_status_module*) return 0 ;; esac; return 1; }
 # Connections the upstream has accepted so far (stub_status), or nothing.
 upstream_accepts() {
-	stub_ok || return 0
+	[ "$PROXY_UPSTREAM" = nginx ] && stub_ok || return 0
 	curl -s -m 5 "http://127.0.0.1:${PORT[upstream]}/upstream_status" 2>/dev/null |
 		awk 'NR == 3 && $1 ~ /^[0-9]+$/ { print $1 }'
 }
@@ -350,7 +363,12 @@ start_server() { # name [scenario whose URL must answer 200]
 	nginx) taskset -c "$SERVER_CPU" "${NGX[@]}" </dev/null >"$TMP/nginx/stdout" 2>&1 & ;;
 	# The shared upstream of the proxy scenario runs on wrk's CPU: only the
 	# servers under test are on CPU $SERVER_CPU.
-	upstream) taskset -c "$CLIENT_CPU" "${NGXU[@]}" </dev/null >"$TMP/upstream/stdout" 2>&1 & ;;
+	upstream)
+		if [ "$PROXY_UPSTREAM" = floor ]; then
+			taskset -c "$CLIENT_CPU" "$TMP/floor/floor" "$UPORT" </dev/null >"$TMP/upstream/stdout" 2>&1 &
+		else
+			taskset -c "$CLIENT_CPU" "${NGXU[@]}" </dev/null >"$TMP/upstream/stdout" 2>&1 &
+		fi ;;
 	floor) taskset -c "$SERVER_CPU" "$TMP/floor/floor" "${PORT[floor]}" "${PORT[floorclose]}" \
 		</dev/null >"$TMP/floor/stdout" 2>&1 & ;;
 	esac
@@ -399,7 +417,7 @@ url_of() {
 status_of() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$(url_of "$1" "${2:-}")" 2>/dev/null; }
 want_status() { [ "$1" = notfound ] && echo 404 || echo 200; }
 # The 1 MiB scenario uses 16 connections (throughput, not request rate).
-conns_of() { [ "$1" = large ] && echo 16 || echo "$CONNS"; }
+conns_of() { case $1 in large) echo 16 ;; proxy) echo "$PROXY_CONNS" ;; *) echo "$CONNS" ;; esac; }
 # The servers of a scenario: the floor only where it does the same work.
 servers_of() { case $1 in keepalive|close) echo "garcom nginx floor" ;; *) echo "garcom nginx" ;; esac; }
 
@@ -547,7 +565,7 @@ echo "- floor: bench/floor.c (one canned 1 KiB response per request head), in th
 echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg); other work on the machine skews req/s: the per-round"
 echo "  table shows the CPU time other processes took on CPU $SERVER_CPU during each run"
 if [ "$WANT_PROXY" = 1 ]; then
-	echo "- proxy: both servers proxy /p/small.html to one upstream nginx (1 worker, on CPU $CLIENT_CPU with wrk),"
+	echo "- proxy: both servers proxy /p/small.html to one upstream ($PROXY_UPSTREAM, on CPU $CLIENT_CPU with wrk),"
 	echo "  upstream keep-alive 32 on both sides; the upstream's CPU time is not counted"
 fi
 echo
@@ -730,8 +748,8 @@ echo
 if [ "$WANT_PROXY" = 1 ]; then
 	echo "## Proxy upstream (per round)"
 	echo
-	echo "The upstream nginx shares CPU $CLIENT_CPU with wrk. Connections opened: new upstream"
-	echo "connections during the run (stub_status accepts). Both servers keep at most 32 idle"
+	echo "The upstream ($PROXY_UPSTREAM) shares CPU $CLIENT_CPU with wrk. Connections opened: new upstream"
+	echo "connections during the run (stub_status accepts; nan with the floor as upstream). Both servers keep at most 32 idle"
 	echo "upstream connections; with more wrk connections than that ($(conns_of proxy)), the responses that"
 	echo "complete together overflow that pool, the excess is closed and reopened later, so a"
 	echo "share of the requests pays for a new upstream connection on both sides."
