@@ -450,17 +450,29 @@ static char *put_str(char *p, const char *s, size_t n)
 
 #define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
 
+/* Two digits a step, right to left, then one copy. */
 static char *put_u64(char *p, uint64_t v)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
 	char tmp[20];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
+	char *q = tmp + sizeof tmp;
+	while (v >= 100) {
+		q -= 2;
+		memcpy(q, pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, pairs + 2 * v, 2);
+	} else {
+		*--q = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof tmp - q);
+	memcpy(p, q, n);
+	return p + n;
 }
 
 const char *http_status_text(int status)
@@ -529,11 +541,16 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	char *h = http_scratch(out, need);
 	if (!h)
 		return -1;
-	char *p = PUT_LIT(h, "HTTP/1.1 ");
-	p = put_u64(p, (uint64_t)r->status);
-	*p++ = ' ';
-	p = put_str(p, text, tlen);
-	p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
+	char *p;
+	if (r->status == 200) {
+		p = PUT_LIT(h, "HTTP/1.1 200 OK\r\nServer: garcom\r\nDate: ");
+	} else {
+		p = PUT_LIT(h, "HTTP/1.1 ");
+		p = put_u64(p, (uint64_t)r->status);
+		*p++ = ' ';
+		p = put_str(p, text, tlen);
+		p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
+	}
 	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
 	if (r->status != 304 && r->status != 204 && r->status >= 200) {
 		p = PUT_LIT(p, "\r\nContent-Length: ");
@@ -559,12 +576,9 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 
 /* ---- the connection loop ---- */
 
-bool http_header_get(const struct http_request *req, const char *name, const char **value,
-		     size_t *len)
+bool http_header_find(const struct http_request *req, const char *name, size_t n,
+		      const char **value, size_t *len)
 {
-	size_t n = strlen(name);
-	if (!(req->names & http_name_bit(name, n)))
-		return false;
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
 		if (h->name.len == n && strncasecmp(req->buf + h->name.off, name, n) == 0) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "conn.h"
@@ -176,9 +177,17 @@ int http_fields_name_done(struct http_fields *f);
 int http_fields_value(struct http_fields *f, const char *at, size_t len);
 struct http_header *http_fields_value_done(struct http_fields *f);
 
-/* Header lookup, case-insensitive. Returns true and the value if present. */
-bool http_header_get(const struct http_request *req, const char *name,
-		     const char **value, size_t *len);
+/* Header lookup, case-insensitive. Returns true and the value if present.
+ * Inline: a name the request does not have (most lookups) costs a bit test,
+ * and a literal's length is known when compiling. */
+bool http_header_find(const struct http_request *req, const char *name, size_t n,
+		      const char **value, size_t *len);
+static inline bool http_header_get(const struct http_request *req, const char *name,
+				   const char **value, size_t *len)
+{
+	size_t n = strlen(name);
+	return (req->names & http_name_bit(name, n)) && http_header_find(req, name, n, value, len);
+}
 
 const char *http_status_text(int status);
 

@@ -59,6 +59,26 @@ enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
 	out->query_len = q ? (size_t)(end - q - 1) : 0;
 	if (q)
 		end = q;
+	/* The usual path has nothing to decode or fold and no dot segment
+	 * ("/" followed by "/" or "."): copied as it is, without the walk. */
+	size_t plen = (size_t)(end - t), scan = 0;
+	if (plen < PATH_BUF - 1) {
+		for (; scan < plen; scan++)
+			if (t[scan] == '%' || (t[scan] == '/' && scan + 1 < plen &&
+					       (t[scan + 1] == '/' || t[scan + 1] == '.')))
+				break;
+	}
+	if (plen > 0 && scan == plen) {
+		out->trailing_slash = t[plen - 1] == '/';
+		size_t n = plen - 1 - (plen > 1 && out->trailing_slash);
+		memcpy(out->rel, t + 1, n);
+		if (n == 0)
+			out->rel[n++] = '.';
+		out->rel[n] = 0;
+		out->len = n;
+		out->has_dot_segment = false;
+		return PATH_OK;
+	}
 decode:;
 	/* Decode into out->rel with a leading '/', then fold segments. */
 	char buf[PATH_BUF];

@@ -74,6 +74,37 @@ static void test_path_bad_escapes_and_nul_are_refused(void **state)
 	assert_int_equal(clean("*", &cp), PATH_BAD);
 }
 
+/* Plain paths take a shortcut; "%61" for an 'a' sends the same path the
+ * long way (decode, then the segment walk). Both must agree, on every path
+ * made of these pieces. */
+static void test_path_shortcut_agrees_with_the_full_walk(void **state)
+{
+	(void)state;
+	static const char *pieces[] = { "a", "/", ".", "b.c", "..", "/.", "x/" };
+	unsigned seed = 7;
+	for (int round = 0; round < 20000; round++) {
+		char plain[64] = "/", slow[80];
+		int np = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 6;
+		for (int i = 0; i < np; i++) {
+			seed = seed * 1103515245u + 12345u;
+			strcat(plain, pieces[(seed >> 16) % 7]);
+		}
+		char *a = strchr(plain, 'a');
+		if (!a)
+			continue;
+		snprintf(slow, sizeof slow, "%.*s%%61%s", (int)(a - plain), plain, a + 1);
+		struct clean_path x, y;
+		enum path_result rx = clean(plain, &x), ry = clean(slow, &y);
+		assert_int_equal(rx, ry);
+		if (rx != PATH_OK)
+			continue;
+		assert_string_equal(x.rel, y.rel);
+		assert_int_equal(x.len, y.len);
+		assert_int_equal(x.trailing_slash, y.trailing_slash);
+		assert_int_equal(x.has_dot_segment, y.has_dot_segment);
+	}
+}
+
 static void test_path_query_and_trailing_slash(void **state)
 {
 	(void)state;
@@ -180,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_path_decodes_once_only),
 		cmocka_unit_test(test_path_bad_escapes_and_nul_are_refused),
 		cmocka_unit_test(test_path_query_and_trailing_slash),
+		cmocka_unit_test(test_path_shortcut_agrees_with_the_full_walk),
 		cmocka_unit_test(test_path_dotfiles_flagged_but_not_well_known),
 		cmocka_unit_test(test_path_too_long_is_refused),
 		cmocka_unit_test(test_open_beneath_refuses_symlink_out_of_root),
