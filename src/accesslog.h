@@ -19,6 +19,9 @@ void access_log_close(struct access_log *log);
 
 /* One line for a finished request. */
 void access_log_add(struct access_log *log, const struct http_log_entry *e);
+/* One line for a request refused before routing: its request line as
+ * received (e->line), its headers only if e->req is set. */
+void access_log_add_rejected(struct access_log *log, const struct http_log_entry *e);
 
 /* Write what is buffered. Returns 0 or -errno. The buffer is written by
  * itself only when 64 KiB are full: the owner flushes it at least once a

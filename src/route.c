@@ -372,3 +372,8 @@ int route_handle(const struct route_addr *ra, const struct http_request *req,
 		return static_error(files, req, 404, reply, out);
 	return static_serve(files, req, &cp, reply, out);
 }
+
+struct access_log *route_reject_log(const struct route_addr *ra, const struct http_request *req)
+{
+	return (req ? route_server(ra, req) : ra->default_site)->log;
+}
