@@ -177,7 +177,7 @@ static char *put_header(char *p, char *end, const struct http_request *req, cons
 	const char *v;
 	size_t n;
 	*p++ = '"';
-	if (req && http_header_get(req, name, &v, &n) && n)
+	if (http_header_get(req, name, &v, &n) && n)
 		p = put_escaped(p, end - 8, v, n);
 	else
 		*p++ = '-';
@@ -210,18 +210,28 @@ static char *put_json_header(char *p, char *end, const struct http_request *req,
 	const char *v;
 	size_t n;
 	p += sprintf(p, ",\"%s\":\"", key);
-	if (req && http_header_get(req, name, &v, &n))
+	if (http_header_get(req, name, &v, &n))
 		p = put_json(p, end - 8, v, n);
 	*p++ = '"';
 	return p;
 }
 
+/* Where a refused request's headers were not read: a request without any
+ * (its `names` bits all clear answer every lookup). */
+static const struct http_request no_headers;
+
+/* The pieces below are shared by routed and refused requests; inlined,
+ * so the routed request's line costs no calls more for the sharing. */
+#define LINE_PIECE static inline __attribute__((always_inline))
+
 /* A request refused before routing has no method, target or version it
  * can be trusted with: those are empty, and "request" holds its request
  * line as received (as nginx's $request). */
-static void add_json(struct access_log *log, const struct http_log_entry *e, bool rejected)
+LINE_PIECE void add_json(struct access_log *log, const struct http_log_entry *e,
+			 const char *line, size_t line_len)
 {
-	const struct http_request *req = e->req;
+	const struct http_request *req = e->req ? e->req : &no_headers;
+	bool rejected = line != NULL;
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
 	time_t t = (time_t)e->now_sec;
 	struct tm tm;
@@ -230,7 +240,7 @@ static void add_json(struct access_log *log, const struct http_log_entry *e, boo
 	if (rejected) {
 		p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"\",\"uri\":\"\","
 			     "\"protocol\":\"\",\"request\":\"", e->peer);
-		p = put_json(p, end - 640, e->line, e->line_len);
+		p = put_json(p, end - 640, line, line_len);
 		p += sprintf(p, "\",\"status\":%d,\"body_bytes_sent\":%llu", e->status,
 			     (unsigned long long)e->bytes);
 	} else {
@@ -255,7 +265,7 @@ static void add_json(struct access_log *log, const struct http_log_entry *e, boo
 }
 
 /* Room for a line, and the time stamp of its second. */
-static void line_start(struct access_log *log, const struct http_log_entry *e)
+LINE_PIECE void line_start(struct access_log *log, const struct http_log_entry *e)
 {
 	if (LOG_BUF - log->len < LINE_MAX_LEN)
 		access_log_flush(log);
@@ -269,7 +279,7 @@ static void line_start(struct access_log *log, const struct http_log_entry *e)
 }
 
 /* The combined line up to the request: `PEER - - [STAMP] "`. */
-static char *put_prefix(const struct access_log *log, char *p, const struct http_log_entry *e)
+LINE_PIECE char *put_prefix(const struct access_log *log, char *p, const struct http_log_entry *e)
 {
 	p = put_str(p, e->peer);
 	memcpy(p, " - - [", 6);
@@ -281,7 +291,8 @@ static char *put_prefix(const struct access_log *log, char *p, const struct http
 
 /* From the request's closing quote on: status, bytes, Referer,
  * User-Agent, request time, upstream address and time, line end. */
-static char *put_rest(char *p, char *end, const struct http_log_entry *e)
+LINE_PIECE char *put_rest(char *p, char *end, const struct http_log_entry *e,
+			 const struct http_request *req)
 {
 	memcpy(p, "\" 200", 5);
 	p[2] = (char)('0' + e->status / 100 % 10);
@@ -290,9 +301,9 @@ static char *put_rest(char *p, char *end, const struct http_log_entry *e)
 	p += 5;
 	p = put_u64(p, ' ', e->bytes);
 	*p++ = ' ';
-	p = put_header(p, end - 320, e->req, "referer");
+	p = put_header(p, end - 320, req, "referer");
 	*p++ = ' ';
-	p = put_header(p, end - 160, e->req, "user-agent");
+	p = put_header(p, end - 160, req, "user-agent");
 	p = put_u64(p, ' ', e->request_us);
 	if (e->upstream) {
 		*p++ = ' ';
@@ -314,7 +325,7 @@ void access_log_add(struct access_log *log, const struct http_log_entry *e)
 	const struct http_request *req = e->req;
 	line_start(log, e);
 	if (log->json) {
-		add_json(log, e, false);
+		add_json(log, e, NULL, 0);
 		return;
 	}
 	/* Piece by piece: printf cost more than the rest of the request. The
@@ -327,7 +338,7 @@ void access_log_add(struct access_log *log, const struct http_log_entry *e)
 	memcpy(p, " HTTP/1.1", 9);
 	p[6] = (char)('0' + req->major % 10);
 	p[8] = (char)('0' + req->minor % 10);
-	p = put_rest(p + 9, end, e);
+	p = put_rest(p + 9, end, e, req);
 	log->len = (size_t)(p - log->buf);
 }
 
@@ -336,19 +347,20 @@ void access_log_add(struct access_log *log, const struct http_log_entry *e)
  * 1.7 (Debian 12) reads a line of more than 4 KiB as two bad ones. */
 #define REJECTED_LINE_MAX 4000
 
-void access_log_add_rejected(struct access_log *log, const struct http_log_entry *e)
+void access_log_add_rejected(struct access_log *log, const struct http_log_entry *e,
+			     const char *line, size_t line_len)
 {
 	line_start(log, e);
 	if (log->json) {
-		add_json(log, e, true);
+		add_json(log, e, line ? line : "", line_len);
 		return;
 	}
 	char *p = log->buf + log->len, *end = p + REJECTED_LINE_MAX;
 	p = put_prefix(log, p, e);
-	if (e->line_len)
-		p = put_escaped(p, end - 1536, e->line, e->line_len);
+	if (line_len)
+		p = put_escaped(p, end - 1536, line, line_len);
 	else
 		*p++ = '-'; /* as nginx's "-" for a request line it does not have */
-	p = put_rest(p, end, e);
+	p = put_rest(p, end, e, e->req ? e->req : &no_headers);
 	log->len = (size_t)(p - log->buf);
 }

@@ -956,12 +956,11 @@ static void log_rejected(struct exchange *x, int status, uint64_t bytes)
 	struct http_log_entry e = {
 		.peer = peer,
 		.req = x->ps.began ? req : NULL, /* its headers are this message's */
-		.line = line, .line_len = (size_t)(eol - line),
 		.status = status, .bytes = bytes,
 		.now_sec = netpoll_wall_sec(x->out.src->np),
 		.request_us = now_us > x->start_us ? now_us - x->start_us : 0,
 	};
-	x->ctx->log_rejected(x->c->owner, &e);
+	x->ctx->log_rejected(x->c->owner, &e, line, (size_t)(eol - line));
 }
 
 struct np_source *http_client_source(struct http_out *out)

@@ -116,11 +116,9 @@ struct http_conn {
 struct http_log_entry {
 	const char *peer; /* the client's address as text */
 	/* The request. For one refused before routing (http_ctx.log_rejected)
-	 * only its headers are known, as far as they were read, and req is
-	 * NULL when none were: the request line is `line` then. */
+	 * only its headers are to be trusted, as far as they were read, and
+	 * req is NULL when none were. */
 	const struct http_request *req;
-	const char *line; /* refused before routing: the request line as */
-	size_t line_len;  /* received, maybe cut short (0: none) */
 	int status;
 	uint64_t bytes;           /* body bytes sent */
 	int64_t now_sec;          /* wall clock */
@@ -136,9 +134,11 @@ struct http_ctx {
 	/* After each request whose handler called http_set_log(). */
 	void (*log)(void *target, const struct http_log_entry *e);
 	/* A request refused before the handler saw it (400, 408, 413, 414,
-	 * 431, 501, 505...): the connection's owner chooses its log, if any.
-	 * Called only on that path. */
-	void (*log_rejected)(void *owner, const struct http_log_entry *e);
+	 * 431, 501, 505...), with its request line as received, maybe cut
+	 * short (line_len 0: none): the connection's owner chooses its log,
+	 * if any. Called only on that path. */
+	void (*log_rejected)(void *owner, const struct http_log_entry *e, const char *line,
+			     size_t line_len);
 	/* After every answer, logged or not (metrics). */
 	void (*done)(int status, uint64_t bytes);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */

@@ -343,12 +343,13 @@ static void log_line(void *target, const struct http_log_entry *e)
 
 /* A request refused before routing: the log of the server of the address
  * it came in on, as the router would choose it. */
-static void log_rejected(void *owner, const struct http_log_entry *e)
+static void log_rejected(void *owner, const struct http_log_entry *e, const char *line,
+			 size_t line_len)
 {
 	struct listener *l = owner;
 	struct access_log *log = route_reject_log(l->routes, e->req);
 	if (log)
-		access_log_add_rejected(log, e);
+		access_log_add_rejected(log, e, line, line_len);
 }
 
 /* Access log lines are written a second at most after they were made (as
