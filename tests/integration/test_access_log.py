@@ -391,6 +391,19 @@ def test_valid_request_after_a_refused_one_logs_normally(make_garcom, tmp_path):
     assert m[3].group(3, 4) == ("GET /missing HTTP/1.1", "404")
 
 
+def test_refused_request_pipelined_after_good_ones_is_logged_after_them(make_garcom, tmp_path):
+    g, log = rejecting_garcom(make_garcom, tmp_path)
+    got = send_raw(g, b"GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"\r\nGET /third HTTP/1.1\r\nHost: t\r\nBad\x00: x\r\n\r\n")
+    assert [int(s) for s in re.findall(rb"HTTP/1\.1 (\d{3}) ", got)] == [200, 404, 400]
+    m = [LINE.match(l) for l in read_lines(log, 3)]
+    assert all(m)
+    assert [x.group(3, 4) for x in m] == [("GET /index.html HTTP/1.1", "200"),
+                                          ("GET /missing HTTP/1.1", "404"),
+                                          ("GET /third HTTP/1.1", "400")]
+
+
 def test_refused_request_goes_to_the_default_server_of_its_address(make_garcom, tmp_path):
     """Two servers on one address, each with its log: a refused request is
     logged by the default one, unless its Host header was read (then the
