@@ -216,19 +216,40 @@ static char *put_json_header(char *p, char *end, const struct http_request *req,
 	return p;
 }
 
-static void add_json(struct access_log *log, const struct http_log_entry *e)
+/* Where a refused request's headers were not read: a request without any
+ * (its `names` bits all clear answer every lookup). */
+static const struct http_request no_headers;
+
+/* The pieces below are shared by routed and refused requests; inlined,
+ * so the routed request's line costs no calls more for the sharing. */
+#define LINE_PIECE static inline __attribute__((always_inline))
+
+/* A request refused before routing has no method, target or version it
+ * can be trusted with: those are empty, and "request" holds its request
+ * line as received (as nginx's $request). */
+LINE_PIECE void add_json(struct access_log *log, const struct http_log_entry *e,
+			 const char *line, size_t line_len)
 {
-	const struct http_request *req = e->req;
+	const struct http_request *req = e->req ? e->req : &no_headers;
+	bool rejected = line != NULL;
 	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
 	time_t t = (time_t)e->now_sec;
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	p += strftime(p, 64, "{\"time\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
-	p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", e->peer,
-		     llhttp_method_name((llhttp_method_t)req->method));
-	p = put_json(p, end - 640, req->buf + req->target.off, req->target.len);
-	p += sprintf(p, "\",\"protocol\":\"HTTP/%u.%u\",\"status\":%d,\"body_bytes_sent\":%llu",
-		     req->major, req->minor, e->status, (unsigned long long)e->bytes);
+	if (rejected) {
+		p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"\",\"uri\":\"\","
+			     "\"protocol\":\"\",\"request\":\"", e->peer);
+		p = put_json(p, end - 640, line, line_len);
+		p += sprintf(p, "\",\"status\":%d,\"body_bytes_sent\":%llu", e->status,
+			     (unsigned long long)e->bytes);
+	} else {
+		p += sprintf(p, ",\"remote_addr\":\"%s\",\"method\":\"%s\",\"uri\":\"", e->peer,
+			     llhttp_method_name((llhttp_method_t)req->method));
+		p = put_json(p, end - 640, req->buf + req->target.off, req->target.len);
+		p += sprintf(p, "\",\"protocol\":\"HTTP/%u.%u\",\"status\":%d,\"body_bytes_sent\":%llu",
+			     req->major, req->minor, e->status, (unsigned long long)e->bytes);
+	}
 	p = put_json_header(p, end - 384, req, "referer", "referer");
 	p = put_json_header(p, end - 144, req, "user_agent", "user-agent");
 	p += sprintf(p, ",\"request_time_us\":%llu", (unsigned long long)e->request_us);
@@ -243,44 +264,41 @@ static void add_json(struct access_log *log, const struct http_log_entry *e)
 	log->len = (size_t)(p - log->buf);
 }
 
-/* nginx's combined format, then request time, upstream address and
- * upstream time (µs; "-" when not proxied): analysers that read
- * "combined" ignore what follows the User-Agent. */
-void access_log_add(struct access_log *log, const struct http_log_entry *e)
+/* Room for a line, and the time stamp of its second. */
+LINE_PIECE void line_start(struct access_log *log, const struct http_log_entry *e)
 {
-	const struct http_request *req = e->req;
 	if (LOG_BUF - log->len < LINE_MAX_LEN)
 		access_log_flush(log);
-	if (log->json) {
-		add_json(log, e);
-		return;
-	}
-	if (e->now_sec != log->stamp_sec) {
+	if (!log->json && e->now_sec != log->stamp_sec) {
 		time_t t = (time_t)e->now_sec;
 		struct tm tm;
 		localtime_r(&t, &tm);
 		log->stamp_len = strftime(log->stamp, sizeof log->stamp, "%d/%b/%Y:%H:%M:%S %z", &tm);
 		log->stamp_sec = e->now_sec;
 	}
-	/* Piece by piece: printf cost more than the rest of the request. The
-	 * peer (an address), the stamp and the method are short and known. */
-	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
+}
+
+/* The combined line up to the request: `PEER - - [STAMP] "`. */
+LINE_PIECE char *put_prefix(const struct access_log *log, char *p, const struct http_log_entry *e)
+{
 	p = put_str(p, e->peer);
 	memcpy(p, " - - [", 6);
 	memcpy(p + 6, log->stamp, log->stamp_len);
 	p += 6 + log->stamp_len;
 	memcpy(p, "] \"", 3);
-	p += 3;
-	p = put_str(p, llhttp_method_name((llhttp_method_t)req->method));
-	*p++ = ' ';
-	p = put_escaped(p, end - 640, req->buf + req->target.off, req->target.len);
-	memcpy(p, " HTTP/1.1\" 200", 14);
-	p[6] = (char)('0' + req->major % 10);
-	p[8] = (char)('0' + req->minor % 10);
-	p[11] = (char)('0' + e->status / 100 % 10);
-	p[12] = (char)('0' + e->status / 10 % 10);
-	p[13] = (char)('0' + e->status % 10);
-	p += 14;
+	return p + 3;
+}
+
+/* From the request's closing quote on: status, bytes, Referer,
+ * User-Agent, request time, upstream address and time, line end. */
+LINE_PIECE char *put_rest(char *p, char *end, const struct http_log_entry *e,
+			 const struct http_request *req)
+{
+	memcpy(p, "\" 200", 5);
+	p[2] = (char)('0' + e->status / 100 % 10);
+	p[3] = (char)('0' + e->status / 10 % 10);
+	p[4] = (char)('0' + e->status % 10);
+	p += 5;
 	p = put_u64(p, ' ', e->bytes);
 	*p++ = ' ';
 	p = put_header(p, end - 320, req, "referer");
@@ -296,5 +314,53 @@ void access_log_add(struct access_log *log, const struct http_log_entry *e)
 		p += 4;
 	}
 	*p++ = '\n';
+	return p;
+}
+
+/* nginx's combined format, then request time, upstream address and
+ * upstream time (µs; "-" when not proxied): analysers that read
+ * "combined" ignore what follows the User-Agent. */
+void access_log_add(struct access_log *log, const struct http_log_entry *e)
+{
+	const struct http_request *req = e->req;
+	line_start(log, e);
+	if (log->json) {
+		add_json(log, e, NULL, 0);
+		return;
+	}
+	/* Piece by piece: printf cost more than the rest of the request. The
+	 * peer (an address), the stamp and the method are short and known. */
+	char *p = log->buf + log->len, *end = p + LINE_MAX_LEN;
+	p = put_prefix(log, p, e);
+	p = put_str(p, llhttp_method_name((llhttp_method_t)req->method));
+	*p++ = ' ';
+	p = put_escaped(p, end - 640, req->buf + req->target.off, req->target.len);
+	memcpy(p, " HTTP/1.1", 9);
+	p[6] = (char)('0' + req->major % 10);
+	p[8] = (char)('0' + req->minor % 10);
+	p = put_rest(p + 9, end, e, req);
+	log->len = (size_t)(p - log->buf);
+}
+
+/* A refused request's combined line is kept under this length: its request
+ * line may be anything up to the read buffer's size (a 414), and goaccess
+ * 1.7 (Debian 12) reads a line of more than 4 KiB as two bad ones. */
+#define REJECTED_LINE_MAX 4000
+
+void access_log_add_rejected(struct access_log *log, const struct http_log_entry *e,
+			     const char *line, size_t line_len)
+{
+	line_start(log, e);
+	if (log->json) {
+		add_json(log, e, line ? line : "", line_len);
+		return;
+	}
+	char *p = log->buf + log->len, *end = p + REJECTED_LINE_MAX;
+	p = put_prefix(log, p, e);
+	if (line_len)
+		p = put_escaped(p, end - 1536, line, line_len);
+	else
+		*p++ = '-'; /* as nginx's "-" for a request line it does not have */
+	p = put_rest(p, end, e, e->req ? e->req : &no_headers);
 	log->len = (size_t)(p - log->buf);
 }

@@ -19,6 +19,10 @@ void access_log_close(struct access_log *log);
 
 /* One line for a finished request. */
 void access_log_add(struct access_log *log, const struct http_log_entry *e);
+/* One line for a request refused before routing: its request line as
+ * received (line_len 0: none), its headers only if e->req is set. */
+void access_log_add_rejected(struct access_log *log, const struct http_log_entry *e,
+			     const char *line, size_t line_len);
 
 /* Write what is buffered. Returns 0 or -errno. The buffer is written by
  * itself only when 64 KiB are full: the owner flushes it at least once a

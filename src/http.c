@@ -921,6 +921,62 @@ static void log_request(struct exchange *x, int status, uint64_t bytes)
 	x->log_target = NULL;
 }
 
+/* A head cut short (or refused) in its last header line: that line is a
+ * header only if it ended, as nginx counts them. llhttp completes a value
+ * only at the next line's first byte (which might fold it): a head cut
+ * after its Host line has that Host. */
+static void last_header_as_read(struct exchange *x)
+{
+	struct http_request *req = &x->req;
+	const struct http_header *h = &req->headers[req->nheaders - 1];
+	const char *end = x->c->rbuf + x->c->rlen, *q = end;
+	if (!x->ps.fields.in_name) /* after the value, or the colon if none */
+		q = x->c->rbuf + (h->value.len ? h->value.off + h->value.len
+					       : h->name.off + h->name.len + 1);
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	if (end - q < 2 || q[0] != '\r' || q[1] != '\n') {
+		req->nheaders--; /* cut short: not a header yet */
+		return;
+	}
+	if (!req->host.len && span_is(&x->ps, h->name, "host")) {
+		req->host = h->value;
+		while (req->host.len && (req->buf[req->host.off + req->host.len - 1] == ' ' ||
+					 req->buf[req->host.off + req->host.len - 1] == '\t'))
+			req->host.len--;
+	}
+}
+
+/* A request refused before the handler saw it: the owner chooses its log
+ * (as nginx: the server its Host header named if that was read, else the
+ * address's default server). What is known goes in: the request line as
+ * received, up to its first line break, and the headers read so far. */
+static void log_rejected(struct exchange *x, int status, uint64_t bytes)
+{
+	if (!x->ctx->log_rejected)
+		return;
+	struct http_request *req = &x->req;
+	if (x->ps.began && req->nheaders)
+		last_header_as_read(x);
+	const char *line = x->c->rbuf + x->msg_start, *end = x->c->rbuf + x->c->rlen;
+	while (line < end && (*line == '\r' || *line == '\n'))
+		line++; /* blank lines before a request are allowed */
+	const char *eol = line;
+	while (eol < end && *eol != '\r' && *eol != '\n')
+		eol++;
+	char peer[INET6_ADDRSTRLEN];
+	peer_text(x->c, peer, sizeof peer);
+	uint64_t now_us = netpoll_clock_us();
+	struct http_log_entry e = {
+		.peer = peer,
+		.req = x->ps.began ? req : NULL, /* its headers are this message's */
+		.status = status, .bytes = bytes,
+		.now_sec = netpoll_wall_sec(x->out.src->np),
+		.request_us = now_us > x->start_us ? now_us - x->start_us : 0,
+	};
+	x->ctx->log_rejected(x->c->owner, &e, line, (size_t)(eol - line));
+}
+
 struct np_source *http_client_source(struct http_out *out)
 {
 	return out->src;
@@ -1078,8 +1134,14 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 				x.status = 408;
 				break;
 			}
-			if (n <= 0)
-				break; /* closed or failed mid-request: nothing to answer */
+			if (n <= 0) {
+				/* Closed or failed mid-request: nothing to answer. A
+				 * head cut short is logged as nginx does, 400 with
+				 * nothing sent; a body belongs to an answered request. */
+				if (x.st == ST_HEAD && !answered)
+					log_rejected(&x, 400, 0);
+				break;
+			}
 			continue;
 		}
 
@@ -1138,6 +1200,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		struct http_reply reply;
 		http_reply_error(&reply, x.status);
 		log_request(&x, x.status, reply.length);
+		if (!answered) /* refused before routing: no handler chose a log */
+			log_rejected(&x, x.status, reply.length);
 		if (out_reply(&x.out, &reply, false, false, netpoll_wall_sec(np)) == 0)
 			out_flush(&x.out);
 	}

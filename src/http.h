@@ -116,6 +116,9 @@ struct http_conn {
 /* What the access log says of one answered request. */
 struct http_log_entry {
 	const char *peer; /* the client's address as text */
+	/* The request. For one refused before routing (http_ctx.log_rejected)
+	 * only its headers are to be trusted, as far as they were read, and
+	 * req is NULL when none were. */
 	const struct http_request *req;
 	int status;
 	uint64_t bytes;           /* body bytes sent */
@@ -131,6 +134,12 @@ struct http_ctx {
 	http_handler_fn handler;
 	/* After each request whose handler called http_set_log(). */
 	void (*log)(void *target, const struct http_log_entry *e);
+	/* A request refused before the handler saw it (400, 408, 413, 414,
+	 * 431, 501, 505...), with its request line as received, maybe cut
+	 * short (line_len 0: none): the connection's owner chooses its log,
+	 * if any. Called only on that path. */
+	void (*log_rejected)(void *owner, const struct http_log_entry *e, const char *line,
+			     size_t line_len);
 	/* After every answer, logged or not (metrics). */
 	void (*done)(int status, uint64_t bytes);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */

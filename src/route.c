@@ -269,7 +269,10 @@ static size_t name_rank(const char *name, const char *host, size_t len)
 	return len == n && strncasecmp(host, name, n) == 0 ? 3 * 65536 : 0;
 }
 
-static const struct site *route_server(const struct route_addr *ra, const struct http_request *req)
+/* Inlined into route_handle, the hot caller, all the same for the rare one
+ * (route_reject_log). */
+static inline __attribute__((always_inline)) const struct site *
+route_server(const struct route_addr *ra, const struct http_request *req)
 {
 	const char *host = req->buf + req->host.off;
 	size_t len = req->host.len;
@@ -371,4 +374,9 @@ int route_handle(const struct route_addr *ra, const struct http_request *req,
 	if (files->root.dirfd < 0)
 		return static_error(files, req, 404, reply, out);
 	return static_serve(files, req, &cp, reply, out);
+}
+
+struct access_log *route_reject_log(const struct route_addr *ra, const struct http_request *req)
+{
+	return (req ? route_server(ra, req) : ra->default_site)->log;
 }

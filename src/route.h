@@ -30,4 +30,9 @@ void route_reopen_logs(struct route_table *t);
 int route_handle(const struct route_addr *ra, const struct http_request *req,
 		 struct http_reply *reply, struct http_out *out);
 
+/* The access log of a request refused before routing (NULL: off): the
+ * server its Host header names if that was read (req may be NULL), else
+ * the address's default server, as nginx chooses. */
+struct access_log *route_reject_log(const struct route_addr *ra, const struct http_request *req);
+
 #endif

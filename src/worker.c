@@ -341,6 +341,17 @@ static void log_line(void *target, const struct http_log_entry *e)
 	access_log_add(target, e);
 }
 
+/* A request refused before routing: the log of the server of the address
+ * it came in on, as the router would choose it. */
+static void log_rejected(void *owner, const struct http_log_entry *e, const char *line,
+			 size_t line_len)
+{
+	struct listener *l = owner;
+	struct access_log *log = route_reject_log(l->routes, e->req);
+	if (log)
+		access_log_add_rejected(log, e, line, line_len);
+}
+
 /* Access log lines are written a second at most after they were made (as
  * nginx's flush=1s), or when 64 KiB are full: not a write per request, nor
  * per loop turn. The main loop wakes within a second while lines wait. */
@@ -478,6 +489,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		.wbufs = buf_pool_create(16384, POOL_IDLE),
 		.handler = handle,
 		.log = log_line,
+		.log_rejected = log_rejected,
 		.done = metrics_request,
 	};
 	if (!w.conns || !w.np || !w.coros || !w.http.rbufs || !w.http.wbufs) {

@@ -1,7 +1,8 @@
 """A real log analyser reads the access log: Debian's goaccess, with its
 built-in COMBINED format, parses every line that real requests produced
 (many statuses, odd bytes in the URL and the User-Agent, proxied requests
-with the fields garcom adds after the User-Agent) and counts none invalid.
+with the fields garcom adds after the User-Agent, requests refused before
+routing with whatever their request line held) and counts none invalid.
 The figures are goaccess's own, read from its JSON report."""
 import json
 import re
@@ -32,6 +33,17 @@ STATIC = [
     (get("/tab%09x%FF?z=%00"), 404),
     (get("/dir"), 301),
     (get("/index.html", version="1.0", host=None), 200),
+]
+# Requests refused before routing: logged too, with the request line as far
+# as it came (escaped), the status, and "-" for what is not known.
+REJECTED = [
+    (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n", 400),  # TLS on plain HTTP
+    (b'G"T /x HTTP/1.1\r\nHost: t\r\n\r\n', 400),
+    (b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+    (b"GET /x HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n", 431),
+    (b"GET /x HTTP/2.0\r\nHost: t\r\n\r\n", 505),
+    (b"GET /slow?q=\"1\" HTTP/1.1\r\nHost: t\r\nUser-Agent: half", 408),
+    (b"GET /hal", 408),
 ]
 PROXIED = [
     (get("/api/size/10"), 200),
@@ -69,7 +81,7 @@ def test_goaccess_parses_every_line(make_garcom, upstream, tmp_path):
     assert GOACCESS, "goaccess is missing: sh tools/deps.sh check installs it"
     log = str(tmp_path / "access.log")
     g = app_garcom(make_garcom, upstream, server_extra='access_log = "%s";' % log,
-                   start=False)
+                   extra='timeouts = { header = "1s"; };', start=False)
     g.write("index.html", "hello")
     g.write("dir/index.html", "in dir")
     g.start()
@@ -81,6 +93,9 @@ def test_goaccess_parses_every_line(make_garcom, upstream, tmp_path):
                           b"Connection: close\r\n\r\n", 1)
         assert status_of(g, raw) == status, raw
         sent += 1
+    for raw, status in REJECTED:
+        assert status_of(g, raw) == status, raw[:60]
+        sent += 1
     g.stop()  # flushes the buffered lines
 
     with open(log, "rb") as f:
@@ -88,6 +103,8 @@ def test_goaccess_parses_every_line(make_garcom, upstream, tmp_path):
     assert len(lines) >= sent  # the fixture's start-up probe is one more
     assert all(LINE.match(l) for l in lines), lines
     assert sum(1 for l in lines if " %s " % upstream.addr in l) == len(PROXIED)
+    refused = [LINE.match(l).group(4) for l in lines[-len(REJECTED):]]
+    assert refused == [str(s) for _, s in REJECTED], lines[-len(REJECTED):]
 
     general = goaccess_report(log, str(tmp_path / "report.json"))
     assert general["failed_requests"] == 0, general
