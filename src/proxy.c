@@ -351,6 +351,15 @@ static const llhttp_settings_t resp_settings = {
 	.on_message_complete = r_done,
 };
 
+static bool resp_has(const struct resp *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (name_is(r->base + r->h[i].name.off, r->h[i].name.len, name) &&
+		    r->h[i].value.len)
+			return true;
+	return false;
+}
+
 /* The response's header lines for the client, without hop-by-hop ones
  * (and without Date, Server: ours are sent), into scratch. */
 static int relay_headers(struct http_out *out, const struct resp *r, bool keep_length,
@@ -580,8 +589,11 @@ static enum outcome relay(struct attempt *a)
 					return CLIENT_GONE;
 				continue;
 			}
-			/* 101 without an Upgrade asked for: not a valid answer. */
-			if (!a->req->upgrade)
+			/* 101 without an Upgrade asked for, or not naming the
+			 * protocol in Upgrade (RFC 9110 15.2.2): not a valid
+			 * answer. Relayed, the client would take it for an
+			 * interim response and the tunnel's bytes for HTTP. */
+			if (!a->req->upgrade || !resp_has(&r, "upgrade"))
 				return FAIL_502;
 			char *h;
 			size_t hl;

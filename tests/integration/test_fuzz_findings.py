@@ -3,9 +3,11 @@ Each test names the committed input in tests/fuzz/regressions/ that
 `make fuzz` replays."""
 import json
 import socket
+import threading
 import time
 
-from proxyhelp import app_garcom, assert_reusable, get, read_response
+from proxyhelp import (app_garcom, assert_reusable, get, location, proxy_garcom,
+                       read_response)
 
 
 def test_request_arriving_while_a_pipelined_pair_is_proxied_is_answered(make_garcom, upstream):
@@ -42,3 +44,51 @@ def test_pipelined_pair_then_half_close_gets_two_answers_only(make_garcom, upstr
             data += chunk
     assert data.count(b"HTTP/1.1 ") == 2, data
     assert b"HTTP/1.1 431" not in data
+
+
+class RawUpstream:
+    """Answers every connection with fixed bytes once it has read a head,
+    then keeps it open a moment (a tunnel would carry on) and closes."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    buf += d
+                c.sendall(self.answer)
+                time.sleep(0.5)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_101_without_upgrade_header_is_a_bad_gateway(make_garcom):
+    # regressions/proxy/101-without-upgrade: the upstream's 101 named no
+    # protocol (its Upgrade line was lost in a broken status line); garcom
+    # relayed a 101 without Upgrade, which a client takes for an interim
+    # response, and then the tunnel's bytes as the next response.
+    up = RawUpstream(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\nPONG")
+    try:
+        g = proxy_garcom(make_garcom, [location("/ws/", "http://%s" % up.addr)])
+        with g.connect() as c:
+            c.send(get("/ws/x", "Connection: Upgrade", "Upgrade: websocket"))
+            r = read_response(c)
+            assert r.status == 502, r
+    finally:
+        up.close()
