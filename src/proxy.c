@@ -625,6 +625,11 @@ static enum outcome relay(struct attempt *a)
 			a->answered = true;
 		}
 		if (r.event == R_BODY) {
+			/* Content before a final head: a 1xx that llhttp reads
+			 * with a body (101 with chunked). A 1xx has none (RFC
+			 * 9110 15.2): invalid, and never relayed headless. */
+			if (!head_relayed)
+				return FAIL_502;
 			if (http_send_body(out, r.body_at, r.body_len) < 0)
 				return CLIENT_GONE;
 		} else if (r.event == R_DONE && r.status >= 200) {

@@ -92,3 +92,23 @@ def test_101_without_upgrade_header_is_a_bad_gateway(make_garcom):
             assert r.status == 502, r
     finally:
         up.close()
+
+
+def test_1xx_response_with_content_is_a_bad_gateway_not_relayed_headless(make_garcom):
+    # regressions/proxy/1xx-with-body: llhttp reads content for a 1xx that
+    # has Content-Length or chunked (other than 100, 102, 103); garcom sent
+    # those bytes to the client before any status line.
+    up = RawUpstream(b"HTTP/1.1 150 Odd\r\nContent-Length: 5\r\n\r\nhello"
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    try:
+        g = proxy_garcom(make_garcom, [location("/api/", "http://%s" % up.addr)])
+        with g.connect() as c:
+            c.send(get("/api/x"))
+            c.sock.settimeout(5)
+            first = c.sock.recv(9)
+            assert first == b"HTTP/1.1 ", first
+            c.buf = first
+            r = read_response(c)
+            assert r.status == 502, r
+    finally:
+        up.close()
