@@ -114,9 +114,9 @@ $(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_SRC)/%.c config.mk
 	@mkdir -p $(FUZZ_DIR)/llhttp
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h tests/fuzz/noresolve.c $(FUZZ_LIB_OBJ)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h tests/fuzz/sandbox.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -Itests/fuzz -o $@ \
-		$< tests/fuzz/world.c tests/fuzz/noresolve.c $(FUZZ_LIB_OBJ) $(LIBS) -ldl
+		$< tests/fuzz/world.c tests/fuzz/sandbox.c $(FUZZ_LIB_OBJ) $(LIBS) -ldl
 
 # Kept between builds (make would delete them as intermediate files).
 .SECONDARY: $(FUZZ_LIB_OBJ)
