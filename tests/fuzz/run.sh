@@ -12,6 +12,9 @@ dir=tests/fuzz
 build=$dir/build
 failed=
 report=
+# Leaks that are a library's, not garcom's (see the file).
+LSAN_OPTIONS=suppressions=$(pwd)/$dir/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}
+export LSAN_OPTIONS
 for t in "$@"; do
 	bin=$build/fuzz_$t
 	work=$build/run/$t
