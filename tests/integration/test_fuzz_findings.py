@@ -2,6 +2,9 @@
 Each test names the committed input in tests/fuzz/regressions/ that
 `make fuzz` replays."""
 import json
+import os
+import re
+import signal
 import socket
 import threading
 import time
@@ -112,3 +115,35 @@ def test_1xx_response_with_content_is_a_bad_gateway_not_relayed_headless(make_ga
             assert r.status == 502, r
     finally:
         up.close()
+
+
+def test_reload_with_an_include_of_a_directory_keeps_the_master(make_garcom):
+    # regressions/config/include-directory: libconfig's scanner exits the
+    # process when @include names a directory; on SIGHUP that process was
+    # the master, so the whole server went down.
+    g = make_garcom(workers=1)
+    g.write("index.html", "still here")
+    g.start()
+    workers = g.children()
+    os.mkdir(os.path.join(g.tmp, "conf.d"))
+    with open(g.conf) as f:
+        text = f.read()
+    with open(g.conf, "w") as f:
+        f.write(text.replace("workers = 1;", 'workers = 1;\n@include "conf.d"'))
+    g.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "is a directory" not in g.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert g.proc.poll() is None, "the master exited on the reload"
+    assert re.search(r"%s:2: @include \"conf.d\": .*conf.d is a directory" % re.escape(g.conf),
+                     g.log_text())
+    assert g.children() == workers
+    with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.endswith(b"still here")
