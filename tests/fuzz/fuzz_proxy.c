@@ -10,6 +10,7 @@
  * client gets that status and exactly that body. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llhttp.h>
@@ -69,6 +70,7 @@ struct reading {
 	int status;      /* of the first final response */
 	bool complete;   /* the first final response ended */
 	bool upgraded;
+	bool bad_status; /* a status code below 100 */
 	char body[1 << 16];
 	size_t body_len;
 	bool body_overflow;
@@ -111,6 +113,8 @@ static int rd_value_done(llhttp_t *p)
 static int rd_headers(llhttp_t *p)
 {
 	struct reading *r = RD(p);
+	if (p->status_code < 100)
+		r->bad_status = true; /* llhttp 8.1 lets "HTTP/1.1 \n" through */
 	if (p->status_code >= 200 || p->status_code == 101) {
 		if (r->finals++ == 0)
 			r->status = p->status_code;
@@ -203,6 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "client side: %s\n", llhttp_errno_name(ce));
 		fz_fail("the client got bytes that do not parse as responses", out, out_len);
 	}
+	if (client.bad_status)
+		fz_fail("the client got a status code below 100", out, out_len);
 	if (client.finals > 1)
 		fz_fail("the client got more than one final response", out, out_len);
 
@@ -213,7 +219,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	up.use_fields = true;
 	llhttp_errno_t ue = read_all(&up, (const char *)resp, len);
 	bool whole = (ue == HPE_OK || ue == HPE_PAUSED_UPGRADE) && up.complete && up.status != 101 &&
+		     !up.bad_status &&
 		     !up.body_overflow && len <= 16384 - 64;
+	if (getenv("FZ_DEBUG"))
+		fprintf(stderr, "upstream: %s status %d complete %d body %zu; client: status %d "
+			"complete %d body %zu\n", llhttp_errno_name(ue), up.status, up.complete,
+			up.body_len, client.status, client.complete, client.body_len);
 	if (!whole)
 		return 0;
 	if (!client.complete || client.status != up.status)
