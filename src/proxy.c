@@ -579,6 +579,10 @@ static enum outcome relay(struct attempt *a)
 				 llhttp_get_error_reason(&parser));
 			return a->answered ? CUT : FAIL_502;
 		}
+		/* llhttp 8.1 takes "HTTP/1.1 \n" for a status line, code 0:
+		 * no response a client could read, never relayed. */
+		if (r.head_done && r.status < 100)
+			return a->answered ? CUT : FAIL_502;
 		if (r.head_done && r.status < 200 && r.event == R_DONE) {
 			/* 1xx: relayed (103 Early Hints...), never the answer. */
 			if (r.status != 101) {

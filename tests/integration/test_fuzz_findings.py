@@ -147,3 +147,20 @@ def test_reload_with_an_include_of_a_directory_keeps_the_master(make_garcom):
                 break
             data += chunk
     assert data.endswith(b"still here")
+
+
+def test_status_line_without_a_code_is_a_bad_gateway(make_garcom):
+    # regressions/proxy/status-code-missing: llhttp 8.1 reads
+    # "HTTP/1.1 \n" as a status line with code 0; garcom relayed it as an
+    # interim "HTTP/1.1 0 Unknown" before the real answer.
+    up = RawUpstream(b"HTTP/1.1 \nContent-Length: 0\r\n\r\n"
+                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    try:
+        g = proxy_garcom(make_garcom, [location("/api/", "http://%s" % up.addr)])
+        with g.connect() as c:
+            c.send(get("/api/x"))
+            c.sock.settimeout(5)
+            first = c.sock.recv(12)
+            assert first == b"HTTP/1.1 502", first
+    finally:
+        up.close()
