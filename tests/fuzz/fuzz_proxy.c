@@ -119,7 +119,9 @@ static int rd_headers(llhttp_t *p)
 		if (r->finals++ == 0)
 			r->status = p->status_code;
 	}
-	return r->head_req && p->status_code >= 200 ? 1 : 0;
+	/* No body, whatever the headers say (RFC 9112 6.3). */
+	int st = p->status_code;
+	return r->head_req || st < 200 || st == 204 || st == 304 ? 1 : 0;
 }
 
 static int rd_body(llhttp_t *p, const char *at, size_t len)

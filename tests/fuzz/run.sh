@@ -43,7 +43,7 @@ for t in "$@"; do
   $line"
 	if [ $rc -ne 0 ]; then
 		echo "== $t FAILED (exit $rc):"
-		grep -v '^#\|^INFO' "$work/fuzz.log" | tail -60
+		grep -av '^#\|^INFO' "$work/fuzz.log" | tail -60
 		ls "$work/artifacts"
 		failed="$failed $t"
 	fi
