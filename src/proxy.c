@@ -319,8 +319,10 @@ static int r_headers_done(llhttp_t *p)
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	r->length = p->content_length;
-	/* A response to HEAD has no body, whatever its headers say. */
-	return r->head_req && r->status >= 200 ? 1 : 0;
+	/* No body, whatever the headers say (RFC 9112 6.3): a response to
+	 * HEAD, a 1xx, a 204, a 304. llhttp 8.1 alone reads one after a 204
+	 * with a Transfer-Encoding, or a 1xx with a length. */
+	return r->head_req || r->status < 200 || r->status == 204 || r->status == 304 ? 1 : 0;
 }
 
 static int r_body(llhttp_t *p, const char *at, size_t len)

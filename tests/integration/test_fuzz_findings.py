@@ -164,3 +164,24 @@ def test_status_line_without_a_code_is_a_bad_gateway(make_garcom):
             assert first == b"HTTP/1.1 502", first
     finally:
         up.close()
+
+
+def test_204_with_a_transfer_encoding_has_no_body(make_garcom):
+    # regressions/proxy/204-with-transfer-encoding: llhttp 8.1 reads a
+    # body until the close after a 204 with a Transfer-Encoding; garcom
+    # relayed those bytes after the 204's head, where the client reads
+    # them as the next response. A 204 ends at its empty line (RFC 9112
+    # 6.3).
+    up = RawUpstream(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: gzip\r\nX-A: b\r\n\r\n"
+                     b"HTTP/1.1 666 JUNK\r\n\r\n")
+    try:
+        g = proxy_garcom(make_garcom, [location("/api/", "http://%s" % up.addr)])
+        with g.connect() as c:
+            for _ in range(2):
+                c.send(get("/api/x"))
+                r = read_response(c)
+                assert r.status == 204, r
+                assert r.get("x-a") == "b"
+            assert b"666" not in c.buf
+    finally:
+        up.close()
