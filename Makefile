@@ -121,6 +121,55 @@ bench-count: src/garcom bench/floor
 	@sh tools/deps.sh bench
 	sh bench/count.sh
 
+# ---- fuzzing (libFuzzer, clang) ----------------------------------------
+# `make fuzz [FUZZ_TIME=60]`: build every target with clang into
+# tests/fuzz/build (never the gcc objects in src/), replay the committed
+# regressions, then run each target FUZZ_TIME seconds on a scratch copy of
+# its seed corpus. `make fuzz-smoke`: the same, 10 seconds each.
+FUZZ_TIME ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR = tests/fuzz/build
+FUZZ_TARGETS = request conditional proxy config sites
+FUZZ_BIN = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN) $(LLHTTP_CFLAGS) $(DEP_CFLAGS)
+FUZZ_LIB_OBJ = $(patsubst src/%.c,$(FUZZ_DIR)/%.o,$(filter-out src/main.c src/master.c src/worker.c,$(SRC))) \
+	$(FUZZ_DIR)/coro_$(ARCH).o
+ifneq ($(LLHTTP_SRC),)
+FUZZ_LIB_OBJ += $(FUZZ_DIR)/llhttp/llhttp.o $(FUZZ_DIR)/llhttp/api.o $(FUZZ_DIR)/llhttp/http.o
+endif
+
+$(FUZZ_DIR)/%.o: src/%.c config.mk src/build.h
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/%.o: src/%.S config.mk
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/llhttp/%.o: $(LLHTTP_SRC)/%.c config.mk
+	@mkdir -p $(FUZZ_DIR)/llhttp
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -w -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/world.c tests/fuzz/world.h tests/fuzz/sandbox.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -Itests/fuzz -o $@ \
+		$< tests/fuzz/world.c tests/fuzz/sandbox.c $(FUZZ_LIB_OBJ) $(LIBS) -ldl
+
+# Kept between builds (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_LIB_OBJ)
+
+fuzz-build: fuzz-deps $(FUZZ_BIN)
+
+fuzz-deps:
+	@sh tools/deps.sh fuzz
+
+fuzz: fuzz-build
+	sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	sh tests/fuzz/run.sh 10 $(FUZZ_TARGETS)
+
 # ---- install -----------------------------------------------------------
 install: $(B)src/garcom
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/garcom/sites.d \
@@ -148,6 +197,7 @@ clean:
 	rm -f src/garcom src/*.o src/*.d src/llhttp/*.o src/llhttp/*.d $(UNIT) tests/unit/*.d bench/floor
 	rm -rf build
 	rm -rf tests/integration/__pycache__ .pytest_cache tests/integration/.pytest_cache
+	rm -rf $(FUZZ_DIR)
 
 distclean: clean
 	rm -f config.mk src/build.h
@@ -155,6 +205,7 @@ distclean: clean
 deps:
 	@sh tools/deps.sh check
 
-.PHONY: all unit integration check check-asan test-deps run bench bench-count install uninstall clean distclean deps
+.PHONY: all unit integration check check-asan test-deps run bench bench-count install uninstall \
+	clean distclean deps fuzz fuzz-smoke fuzz-build fuzz-deps
 
--include $(B)src/*.d $(B)src/llhttp/*.d
+-include $(B)src/*.d $(B)src/llhttp/*.d $(wildcard $(FUZZ_DIR)/*.d)

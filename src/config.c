@@ -533,6 +533,104 @@ static int find_dirs(struct loader *ld)
 	return ld->base_dir ? 0 : -1;
 }
 
+/* ---- @include naming a directory: libconfig 1.5 opens it with fopen and
+ * flex's read error on it ends the process ("input in flex scanner failed",
+ * exit 2): on a reload, the running master. So such an @include is
+ * refused here, before libconfig reads anything. */
+
+#define INCLUDE_DEPTH 10 /* libconfig's own limit */
+
+static char *read_whole(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+
+	*len = 0;
+	if (f == NULL)
+		return NULL;
+	FILE *m = open_memstream(&text, len);
+	if (m != NULL) {
+		char buf[4096];
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, m);
+		fclose(m);
+	}
+	fclose(f);
+	return text;
+}
+
+/* The name of an @include at p (after its opening quote) as libconfig's
+ * scanner takes it: up to the closing quote, \\ and \" unescaped, a lone
+ * backslash dropped, cut at a NUL byte. NULL if the quote never closes. */
+static char *include_name(const char *p, const char *end)
+{
+	char *name = malloc((size_t)(end - p) + 1);
+	size_t n = 0;
+
+	if (name == NULL)
+		return NULL;
+	for (; p < end && *p != '"'; p++) {
+		if (*p == '\\') {
+			if (p + 1 < end && (p[1] == '\\' || p[1] == '"'))
+				name[n++] = *++p;
+			continue;
+		}
+		name[n++] = *p;
+	}
+	name[n] = 0;
+	if (p == end) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static void check_includes(struct loader *ld, const char *file, int depth)
+{
+	size_t len;
+	char *text = read_whole(file, &len);
+	int line = 1;
+
+	if (text == NULL)
+		return; /* libconfig says why */
+	const char *end = text + len;
+	for (const char *p = text; p != NULL && p < end; line++) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *q = p;
+
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q > 9 && memcmp(q, "@include", 8) == 0 && (q[8] == ' ' || q[8] == '\t')) {
+			for (q += 8; q < end && (*q == ' ' || *q == '\t'); q++)
+				;
+			char *name = q < end && *q == '"' ? include_name(q + 1, end) : NULL;
+			/* Where libconfig looks: include_dir/NAME, even for an
+			 * absolute NAME. */
+			const char *dir = ld->include_dir ? ld->include_dir : "";
+			char *path = NULL, *msg;
+			struct stat st;
+
+			if (name != NULL &&
+			    asprintf(&path, "%s%s%s", dir, *dir ? "/" : "", name) < 0)
+				path = NULL;
+			if (path != NULL && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+				if (asprintf(&msg, "%s:%d: @include \"%s\": %s is a directory", file,
+					     line, name, path) < 0)
+					msg = NULL;
+				push_error(ld, 0, msg);
+			} else if (path != NULL && depth < INCLUDE_DEPTH) {
+				check_includes(ld, path, depth + 1);
+			}
+			free(name);
+			free(path);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	free(text);
+}
+
 /* libconfig 1.5 says only "cannot open include file": name the file and
  * where it was looked for (include_dir/NAME, even for an absolute NAME). */
 static char *include_hint(struct loader *ld, const char *file, int line)
@@ -611,6 +709,9 @@ int config_load(const char *path, struct config **out, FILE *errors)
 	}
 	if (ld.include_dir != NULL)
 		config_set_include_dir(&ld.lc, ld.include_dir);
+	check_includes(&ld, path, 1);
+	if (ld.nerrs > 0)
+		goto out;
 	if (!config_read_file(&ld.lc, path)) {
 		read_failed(&ld, errno);
 		goto out;

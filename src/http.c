@@ -1088,7 +1088,8 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			if (x.st == ST_HEAD && !x.ps.began)
 				x.st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
 			if (x.st == ST_IDLE) {
-				c->rlen = x.pos = 0;
+				/* msg_start too: make_room() measures the head from it. */
+				c->rlen = x.pos = x.msg_start = 0;
 				/* Kept open after its first answer: from now on a
 				 * small answer must not wait for an ACK (Nagle). A
 				 * connection closed after one answer never pays

@@ -374,8 +374,10 @@ static int r_headers_done(llhttp_t *p)
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	r->length = p->content_length;
-	/* A response to HEAD has no body, whatever its headers say. */
-	return r->head_req && r->status >= 200 ? 1 : 0;
+	/* No body, whatever the headers say (RFC 9112 6.3): a response to
+	 * HEAD, a 1xx, a 204, a 304. llhttp 8.1 alone reads one after a 204
+	 * with a Transfer-Encoding, or a 1xx with a length. */
+	return r->head_req || r->status < 200 || r->status == 204 || r->status == 304 ? 1 : 0;
 }
 
 static int r_body(llhttp_t *p, const char *at, size_t len)
@@ -405,6 +407,15 @@ static const llhttp_settings_t resp_settings = {
 	.on_body = r_body,
 	.on_message_complete = r_done,
 };
+
+static bool resp_has(const struct resp *r, const char *name)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (name_is(r->base + r->h[i].name.off, r->h[i].name.len, name) &&
+		    r->h[i].value.len)
+			return true;
+	return false;
+}
 
 /* The response's header lines for the client, without hop-by-hop ones
  * (and without Date, Server: ours are sent), into scratch. */
@@ -634,6 +645,10 @@ static enum outcome relay(struct attempt *a)
 				 llhttp_get_error_reason(&parser));
 			return a->answered ? CUT : FAIL_502;
 		}
+		/* llhttp 8.1 takes "HTTP/1.1 \n" for a status line, code 0:
+		 * no response a client could read, never relayed. */
+		if (r.head_done && r.status < 100)
+			return a->answered ? CUT : FAIL_502;
 		if (r.head_done && r.status < 200 && r.event == R_DONE) {
 			/* 1xx: relayed (103 Early Hints...), never the answer. */
 			if (r.status != 101) {
@@ -644,8 +659,11 @@ static enum outcome relay(struct attempt *a)
 					return CLIENT_GONE;
 				continue;
 			}
-			/* 101 without an Upgrade asked for: not a valid answer. */
-			if (!a->req->upgrade)
+			/* 101 without an Upgrade asked for, or not naming the
+			 * protocol in Upgrade (RFC 9110 15.2.2): not a valid
+			 * answer. Relayed, the client would take it for an
+			 * interim response and the tunnel's bytes for HTTP. */
+			if (!a->req->upgrade || !resp_has(&r, "upgrade"))
 				return FAIL_502;
 			char *h;
 			size_t hl;
@@ -677,6 +695,11 @@ static enum outcome relay(struct attempt *a)
 			a->answered = true;
 		}
 		if (r.event == R_BODY) {
+			/* Content before a final head: a 1xx that llhttp reads
+			 * with a body (101 with chunked). A 1xx has none (RFC
+			 * 9110 15.2): invalid, and never relayed headless. */
+			if (!head_relayed)
+				return FAIL_502;
 			if (http_send_body(out, r.body_at, r.body_len) < 0)
 				return CLIENT_GONE;
 		} else if (r.event == R_DONE && r.status >= 200) {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|check|bench]: install the Debian packages garcom needs for a
+# deps.sh [build|check|bench|fuzz]: install the Debian packages garcom needs for a
 # step (apt-get, when root on Debian or Ubuntu); otherwise print the command.
 set -u
 what=${1:-build}
@@ -8,7 +8,9 @@ case $what in
 build) ;;
 check) pkgs="$pkgs libcmocka-dev python3 python3-pytest curl wrk mandoc valgrind goaccess" ;;
 bench) pkgs="$pkgs wrk nginx-light curl util-linux iproute2 valgrind strace python3" ;;
-*) echo "usage: $0 [build|check|bench]" >&2; exit 2 ;;
+# libFuzzer and the sanitizer runtimes come with clang's compiler-rt.
+fuzz) pkgs="$pkgs clang libclang-rt-dev" ;;
+*) echo "usage: $0 [build|check|bench|fuzz]" >&2; exit 2 ;;
 esac
 # Nice to have for `make check`: the aarch64 coroutine test under qemu.
 optional=

@@ -439,6 +439,47 @@ static void test_include_is_relative_to_the_config_directory(void **state)
 	free(want);
 }
 
+/* libconfig 1.5 would open a directory named by @include and its scanner
+ * would end the process on the read error (exit 2; on a reload, the
+ * master's). Found by tests/fuzz (regressions/config/include-directory):
+ * it is an error with file and line. */
+static void test_include_of_a_directory_is_an_error_not_an_exit(void **state)
+{
+	(void)state;
+	mkdir_in("conf");
+	mkdir_in("conf/sub");
+	struct config *cfg;
+	char *errs, *want;
+
+	/* "sub", and "" (the directory itself) */
+	write_file("conf/main.conf", "servers = ( { listen = \"8080\"; root = \".\"; } );\n"
+				     "  @include \"sub\"\n");
+	want = expect("%s:2: @include \"sub\": %s is a directory\n", at("conf/main.conf"),
+		      at("conf/sub"));
+	assert_int_equal(load("conf/main.conf", &cfg, &errs), 1);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(want);
+	write_file("conf/main.conf", "@include \"\"\n");
+	want = expect("%s:1: @include \"\": %s/ is a directory\n", at("conf/main.conf"),
+		      at("conf"));
+	assert_int_equal(load("conf/main.conf", &cfg, &errs), 1);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(want);
+
+	/* in an included file too */
+	write_file("conf/part.conf", "events_batch = 64;\n@include \"sub\"\n");
+	write_file("conf/main.conf", "@include \"part.conf\"\n"
+				     "servers = ( { listen = \"8080\"; root = \".\"; } );\n");
+	want = expect("%s:2: @include \"sub\": %s is a directory\n", at("conf/part.conf"),
+		      at("conf/sub"));
+	assert_int_equal(load("conf/main.conf", &cfg, &errs), 1);
+	assert_string_equal(errs, want);
+	free(errs);
+	free(want);
+}
+
 /* libconfig 1.5 keeps only the low 32 bits of 4294967296 (0, which is "no
  * limit" for max_connections); the loader reads the literal itself. */
 static void test_64bit_integer_is_not_silently_truncated(void **state)
@@ -2070,6 +2111,7 @@ int main(void)
 		T(test_syntax_error_gives_file_and_line),
 		T(test_missing_file_is_reported),
 		T(test_include_is_relative_to_the_config_directory),
+		T(test_include_of_a_directory_is_an_error_not_an_exit),
 		T(test_64bit_integer_is_not_silently_truncated),
 		T(test_size_grammar),
 		T(test_duration_grammar),

@@ -1,0 +1,80 @@
+/* fuzz_sites: an INI site file (inih) through the site reader: garcom's own
+ * line-length and line-shape checks before inih, sections, keys, proxy
+ * URLs, then the checks that need every server (duplicate names, listen
+ * addresses), the dump of an accepted config and config_free. The main
+ * file is fixed: one server, an upstream, and the sites glob matching
+ * sites/site.ini, where the input goes. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+static char dir[64], main_path[128], site_path[128];
+static FILE *devnull;
+
+static const char main_conf[] =
+	"master_process = false;\n"
+	"sites = \"sites/*.ini\";\n"
+	"servers = ( { listen = [ \"127.0.0.1:8080\" ]; server_names = [ \"main.example\" ];\n"
+	"              root = \"www\"; } );\n"
+	"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:9000\" ]; } );\n";
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static void remove_dir(void)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	strcpy(dir, "/tmp/garcom-fuzz-sites.XXXXXX");
+	if (!mkdtemp(dir))
+		abort();
+	atexit(remove_dir);
+	char p[192];
+	snprintf(p, sizeof p, "%s/www", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/www/sub", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/sites", dir);
+	mkdir(p, 0755);
+	snprintf(main_path, sizeof main_path, "%s/garcom.conf", dir);
+	FILE *f = fopen(main_path, "w");
+	if (!f || fputs(main_conf, f) < 0 || fclose(f) != 0)
+		abort();
+	snprintf(site_path, sizeof site_path, "%s/sites/site.ini", dir);
+	/* FZ_DEBUG set: the errors on stderr (to check a seed). */
+	devnull = getenv("FZ_DEBUG") ? stderr : fopen("/dev/null", "w");
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	FILE *f = fopen(site_path, "w");
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+		abort();
+	struct config *cfg = NULL;
+	int errors = config_load(main_path, &cfg, devnull);
+	if ((errors == 0) != (cfg != NULL)) {
+		fprintf(stderr, "config_load returned %d with cfg %p\n", errors, (void *)cfg);
+		abort();
+	}
+	if (cfg) {
+		config_dump(cfg, devnull);
+		config_free(cfg);
+	}
+	return 0;
+}
