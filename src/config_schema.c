@@ -916,7 +916,7 @@ static void init_upstream(struct loader *ld, const config_setting_t *s, void *el
 	{ KEY("autoindex",       K_BOOL,    set_flag),    OF(stat.autoindex) }, \
 	{ KEY("precompressed",   K_BOOL,    set_flag),    OF(stat.precompressed) }, \
 	{ KEY("expires",         K_EXPIRES, set_expires), OF(stat.expires), \
-	  .max = 3650 * 86400ULL }
+	  .max = CONFIG_EXPIRES_MAX }
 
 /* clang-format off */
 static const struct key location_keys[] = {
