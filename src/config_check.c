@@ -253,6 +253,90 @@ void config_location_defaults(struct config_location *loc, const char *file, int
 	loc->line = line;
 }
 
+/* What a location needs once all its keys are read. */
+void config_check_location(const struct config_at *at, const struct config_at *prefix_at,
+			   const struct config_server *srv,
+			   const struct config_location *loc, bool server_has_root)
+{
+	const char *prefix = loc->prefix ? loc->prefix : "";
+
+	if (loc->root != NULL && loc->proxy != NULL)
+		config_report(at, "location '%s' has both 'root' and 'proxy'", prefix);
+	if (loc->root == NULL && loc->proxy == NULL && !server_has_root)
+		config_report(at, "location '%s' has no 'root' and its server has none",
+			      prefix);
+	if (loc->prefix == NULL)
+		return;
+	for (const struct config_location *o = srv->locations; o < loc; o++) {
+		if (o->prefix != NULL && o->exact == loc->exact &&
+		    strcmp(o->prefix, loc->prefix) == 0) {
+			config_report(prefix_at, "duplicate location '%s' (also at %s:%d)",
+				      loc->prefix, o->file, o->line);
+			return;
+		}
+	}
+}
+
+static const struct config_listen *shared_listen(const struct config_server *a,
+						 const struct config_server *b)
+{
+	for (size_t i = 0; i < a->nlistens; i++) {
+		for (size_t j = 0; j < b->nlistens; j++) {
+			if (config_listen_equal(&a->listens[i], &b->listens[j]))
+				return &a->listens[i];
+		}
+	}
+	return NULL;
+}
+
+/* Two servers on one address, in the main file or any site file, must
+ * differ in name, or a request could go to either. */
+static void check_names(const struct config_server_at *at, const struct config *cfg,
+			const struct config_server *srv)
+{
+	for (const struct config_server *o = cfg->servers; o < srv; o++) {
+		const struct config_listen *l = shared_listen(srv, o);
+
+		if (l == NULL)
+			continue;
+		if (srv->nnames == 0 && o->nnames == 0)
+			config_report(&at->server,
+				      "second server without '%s' on %s (the first is at "
+				      "%s:%d)",
+				      at->names_key, l->text, o->file, o->line);
+		for (size_t i = 0; i < srv->nnames; i++) {
+			if (config_has_name(o->names, o->nnames, srv->names[i]))
+				config_report(&at->names,
+					      "duplicate server name '%s' on %s (also at "
+					      "%s:%d)",
+					      srv->names[i], l->text, o->file, o->line);
+		}
+		if (srv->is_default && o->is_default)
+			config_report(&at->is_default,
+				      "second default server on %s (the first is at %s:%d)",
+				      l->text, o->file, o->line);
+	}
+}
+
+void config_check_server(const struct config_server_at *at, struct config *cfg,
+			 struct config_server *srv, bool has_index, bool has_root)
+{
+	bool catch_all = false;
+
+	if (!has_index)
+		config_add_string(at->server.ld, &srv->index, &srv->nindex, "index.html");
+	for (size_t i = 0; i < srv->nlocations; i++) {
+		const struct config_location *loc = &srv->locations[i];
+
+		if (!loc->exact && loc->prefix && strcmp(loc->prefix, "/") == 0)
+			catch_all = true;
+	}
+	/* A request that no location takes is served from the root. */
+	if (srv->root == NULL && !catch_all && !has_root)
+		config_report(&at->server, "server has no 'root' (nor a location '/')");
+	check_names(at, cfg, srv);
+}
+
 /* ---- error pages */
 
 bool config_has_status(const struct config_server *srv, int status)

@@ -795,27 +795,12 @@ static void finish_location(struct loader *ld, const config_setting_t *s, void *
 			    void *elem)
 {
 	const config_setting_t *server = config_setting_parent(config_setting_parent(s));
-	struct config_server *srv = parent;
-	struct config_location *loc = elem;
+	struct config_at at = config_at_setting(ld, s);
+	struct config_at prefix_at =
+		config_at_setting(ld, config_setting_get_member(s, "prefix"));
 
-	if (loc->root != NULL && loc->proxy != NULL)
-		config_fail(ld, s, "location '%s' has both 'root' and 'proxy'",
-			    loc->prefix ? loc->prefix : "");
-	if (loc->root == NULL && loc->proxy == NULL &&
-	    config_setting_get_member(server, "root") == NULL)
-		config_fail(ld, s, "location '%s' has no 'root' and its server has none",
-			    loc->prefix ? loc->prefix : "");
-	if (loc->prefix == NULL)
-		return;
-	for (struct config_location *o = srv->locations; o < loc; o++) {
-		if (o->prefix != NULL && o->exact == loc->exact &&
-		    strcmp(o->prefix, loc->prefix) == 0) {
-			config_fail(ld, config_setting_get_member(s, "prefix"),
-				    "duplicate location '%s' (also at %s:%d)",
-				    loc->prefix, o->file, o->line);
-			return;
-		}
-	}
+	config_check_location(&at, &prefix_at, parent, elem,
+			      config_setting_get_member(server, "root") != NULL);
 }
 
 static void init_server(struct loader *ld, const config_setting_t *s, void *elem)
@@ -824,69 +809,19 @@ static void init_server(struct loader *ld, const config_setting_t *s, void *elem
 			       (int)config_setting_source_line(s));
 }
 
-static const struct config_listen *shared_listen(const struct config_server *a,
-						 const struct config_server *b)
-{
-	for (size_t i = 0; i < a->nlistens; i++) {
-		for (size_t j = 0; j < b->nlistens; j++) {
-			if (config_listen_equal(&a->listens[i], &b->listens[j]))
-				return &a->listens[i];
-		}
-	}
-	return NULL;
-}
-
-/* Two servers on one address must differ in name, or a request could go to
- * either. */
-static void check_names(struct loader *ld, const config_setting_t *s,
-			const struct config *cfg, const struct config_server *srv)
-{
-	const config_setting_t *names = config_setting_get_member(s, "server_names");
-	const config_setting_t *def = config_setting_get_member(s, "default");
-
-	for (const struct config_server *o = cfg->servers; o < srv; o++) {
-		const struct config_listen *l = shared_listen(srv, o);
-
-		if (l == NULL)
-			continue;
-		if (srv->nnames == 0 && o->nnames == 0)
-			config_fail(ld, s,
-				    "second server without 'server_names' on %s (the "
-				    "first is at %s:%d)",
-				    l->text, o->file, o->line);
-		for (size_t i = 0; i < srv->nnames; i++) {
-			if (config_has_name(o->names, o->nnames, srv->names[i]))
-				config_fail(ld, names,
-					    "duplicate server name '%s' on %s (also at "
-					    "%s:%d)",
-					    srv->names[i], l->text, o->file, o->line);
-		}
-		if (srv->is_default && o->is_default)
-			config_fail(ld, def,
-				    "second default server on %s (the first is at %s:%d)",
-				    l->text, o->file, o->line);
-	}
-}
-
 static void finish_server(struct loader *ld, const config_setting_t *s, void *parent,
 			  void *elem)
 {
-	struct config_server *srv = elem;
-	bool catch_all = false;
+	const struct config_server_at at = {
+		.server = config_at_setting(ld, s),
+		.names = config_at_setting(ld, config_setting_get_member(s, "server_names")),
+		.is_default = config_at_setting(ld, config_setting_get_member(s, "default")),
+		.names_key = "server_names",
+	};
 
-	if (config_setting_get_member(s, "index") == NULL)
-		config_add_string(ld, &srv->index, &srv->nindex, "index.html");
-	for (size_t i = 0; i < srv->nlocations; i++) {
-		const struct config_location *loc = &srv->locations[i];
-
-		if (!loc->exact && loc->prefix && strcmp(loc->prefix, "/") == 0)
-			catch_all = true;
-	}
-	/* A request that no location takes is served from the root. */
-	if (srv->root == NULL && !catch_all &&
-	    config_setting_get_member(s, "root") == NULL)
-		config_fail(ld, s, "server has no 'root' (nor a location '/')");
-	check_names(ld, s, parent, srv);
+	config_check_server(&at, parent, elem,
+			    config_setting_get_member(s, "index") != NULL,
+			    config_setting_get_member(s, "root") != NULL);
 }
 
 static void init_upstream(struct loader *ld, const config_setting_t *s, void *elem)

@@ -179,6 +179,21 @@ void config_add_server_name(const struct config_at *at, struct config_server *sr
 void config_add_index(const struct config_at *at, struct config_server *srv,
 		      const char *name);
 
+/* What a location needs once its keys are read: a root or a proxy, not
+ * both, and a prefix of its own; a duplicate is told at prefix_at. */
+void config_check_location(const struct config_at *at, const struct config_at *prefix_at,
+			   const struct config_server *srv,
+			   const struct config_location *loc, bool server_has_root);
+/* Where a server's errors are told: the server, its names, its default. */
+struct config_server_at {
+	struct config_at server, names, is_default;
+	const char *names_key; /* "server_names", "server_name" */
+};
+/* What a server needs once its keys and locations are read: an index (the
+ * default one when it set none), a root unless a location '/' takes all,
+ * and names of its own on an address another server of cfg has. */
+void config_check_server(const struct config_server_at *at, struct config *cfg,
+			 struct config_server *srv, bool has_index, bool has_root);
 /* The defaults of a server, a location (all "the server's") and an upstream,
  * named or made for a URL. */
 void config_server_defaults(struct config_server *srv, const char *file, int line);

@@ -99,22 +99,27 @@ struct site {
 static void fail(struct site *st, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A line of this file, for the checks of config_check.c. */
+static struct config_at at_line(struct site *st, int line)
+{
+	return (struct config_at){ .ld = st->ld, .file = st->file, .line = line,
+				   .errs = &st->errs };
+}
+
+/* The line handed to inih last. */
+static struct config_at here(struct site *st)
+{
+	return at_line(st, st->line);
+}
+
 static void fail(struct site *st, int line, const char *fmt, ...)
 {
-	struct config_at at = { .ld = st->ld, .file = st->file, .line = line,
-				.errs = &st->errs };
+	struct config_at at = at_line(st, line);
 	va_list ap;
 
 	va_start(ap, fmt);
 	config_vreport(&at, fmt, ap);
 	va_end(ap);
-}
-
-/* Where the line handed to inih last is, for the checks of config_check.c. */
-static struct config_at here(struct site *st)
-{
-	return (struct config_at){ .ld = st->ld, .file = st->file, .line = st->line,
-				   .errs = &st->errs };
 }
 
 static struct config_server *server(struct site *st)
@@ -154,82 +159,25 @@ static void finish_location(struct site *st)
 {
 	struct config_server *srv = server(st);
 	struct config_location *loc = location(st);
+	struct config_at at = at_line(st, loc->line);
 
-	if (loc->root != NULL && loc->proxy != NULL)
-		fail(st, loc->line, "location '%s' has both 'root' and 'proxy'",
-		     loc->prefix);
-	if (loc->root == NULL && loc->proxy == NULL && srv->root == NULL)
-		fail(st, loc->line, "location '%s' has no 'root' and its server has none",
-		     loc->prefix);
-	for (const struct config_location *o = srv->locations; o < loc; o++) {
-		if (o->exact == loc->exact && strcmp(o->prefix, loc->prefix) == 0) {
-			fail(st, loc->line, "duplicate location '%s' (also at %s:%d)",
-			     loc->prefix, o->file, o->line);
-			return;
-		}
-	}
-}
-
-static const struct config_listen *shared_listen(const struct config_server *a,
-						 const struct config_server *b)
-{
-	for (size_t i = 0; i < a->nlistens; i++) {
-		for (size_t j = 0; j < b->nlistens; j++) {
-			if (config_listen_equal(&a->listens[i], &b->listens[j]))
-				return &a->listens[i];
-		}
-	}
-	return NULL;
-}
-
-/* Two servers on one address, in the main file or any site file, must
- * differ in name. */
-static void check_names(struct site *st)
-{
-	const struct config *cfg = st->ld->cfg;
-	const struct config_server *srv = server(st);
-
-	for (const struct config_server *o = cfg->servers; o < srv; o++) {
-		const struct config_listen *l = shared_listen(srv, o);
-
-		if (l == NULL)
-			continue;
-		if (srv->nnames == 0 && o->nnames == 0)
-			fail(st, srv->line,
-			     "second server without 'server_name' on %s (the first is "
-			     "at %s:%d)",
-			     l->text, o->file, o->line);
-		for (size_t i = 0; i < srv->nnames; i++) {
-			if (config_has_name(o->names, o->nnames, srv->names[i]))
-				fail(st, st->names_line,
-				     "duplicate server name '%s' on %s (also at %s:%d)",
-				     srv->names[i], l->text, o->file, o->line);
-		}
-		if (srv->is_default && o->is_default)
-			fail(st, st->default_line,
-			     "second default server on %s (the first is at %s:%d)",
-			     l->text, o->file, o->line);
-	}
+	config_check_location(&at, &at, srv, loc, srv->root != NULL);
 }
 
 static void finish_server(struct site *st)
 {
 	struct config_server *srv = server(st);
-	bool catch_all = false;
+	const struct config_server_at at = {
+		.server = at_line(st, srv->line),
+		.names = at_line(st, st->names_line),
+		.is_default = at_line(st, st->default_line),
+		.names_key = "server_name",
+	};
 
 	if (srv->nlistens == 0 && st->seen[0][K_LISTEN] == 0)
 		fail(st, srv->line, "server has no 'listen'");
-	if (st->seen[0][K_INDEX] == 0)
-		config_add_string(st->ld, &srv->index, &srv->nindex, "index.html");
-	for (size_t i = 0; i < srv->nlocations; i++) {
-		const struct config_location *loc = &srv->locations[i];
-
-		if (!loc->exact && strcmp(loc->prefix, "/") == 0)
-			catch_all = true;
-	}
-	if (srv->root == NULL && !catch_all)
-		fail(st, srv->line, "server has no 'root' (nor a location '/')");
-	check_names(st);
+	/* srv->root says it all: a written root is kept even when wrong */
+	config_check_server(&at, st->ld->cfg, srv, st->seen[0][K_INDEX] != 0, false);
 }
 
 /* The end of a section: of a location, and of its server at the next
