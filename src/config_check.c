@@ -88,25 +88,6 @@ static int at_line(const struct config_at *at)
 
 /* ---- static files */
 
-void config_fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	static const struct {
-		const char *name;
-		uint64_t ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }
-	};
-
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (ms != 0 && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%llu%s",
-				 (unsigned long long)(ms / units[i].ms), units[i].name);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
 void config_check_expires_seconds(const struct config_at *at, const char *name,
 				  int64_t v, uint64_t max, long *expires)
 {

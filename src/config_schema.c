@@ -46,22 +46,6 @@ static void store_string(struct loader *ld, void *obj, const struct key *k, cons
 
 /* ---- values */
 
-static void fmt_size(char *buf, size_t len, uint64_t v)
-{
-	static const char units[] = "gmk";
-
-	for (int i = 0; i < 3; i++) {
-		uint64_t u = 1ULL << (10 * (3 - i));
-
-		if (v != 0 && v % u == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(v / u),
-				 units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)v);
-}
-
 static void set_bool(struct loader *ld, const config_setting_t *s, void *obj,
 		     const struct key *k)
 {
@@ -110,8 +94,8 @@ static void set_size(struct loader *ld, const config_setting_t *s, void *obj,
 		v = i < 0 ? UINT64_MAX : (uint64_t)i;
 	}
 	if (v < k->min || v > k->max) {
-		fmt_size(lo, sizeof(lo), k->min);
-		fmt_size(hi, sizeof(hi), k->max);
+		config_fmt_size(lo, sizeof(lo), k->min);
+		config_fmt_size(hi, sizeof(hi), k->max);
 		config_fail(ld, s, "'%s' must be between %s and %s", k->name, lo, hi);
 		return;
 	}

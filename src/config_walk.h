@@ -152,7 +152,6 @@ config_vreport(const struct config_at *at, const char *fmt, va_list ap);
 void config_tell_line_errors(struct loader *ld, const config_setting_t *s,
 			     const char *file, struct config_line_errors *errs);
 
-void config_fmt_duration(char *buf, size_t len, uint64_t ms);
 /* The longest expires, in seconds: ten years, what nginx's "max" stands for. */
 #define CONFIG_EXPIRES_MAX (3650 * 86400ULL)
 /* expires = "off" | "max" | a duration in whole seconds, at most max s. */
