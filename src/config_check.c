@@ -126,20 +126,33 @@ void config_check_expires(const struct config_at *at, const char *name,
 	}
 }
 
+int config_one_of(const struct config_at *at, const char *name, const char *text,
+		  const char *const *names, size_t n)
+{
+	char list[256];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(text, names[i]) == 0)
+			return (int)i;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i ? ", " : "", names[i]);
+	config_report(at, "'%s' must be one of %s (not \"%s\")", name, list, text);
+	return -1;
+}
+
 void config_check_follow_symlinks(const struct config_at *at, const char *name,
 				  const char *text, int8_t *out)
 {
 	/* in the order of enum follow_symlinks */
 	static const char *const names[] = { "inside", "always", "never" };
+	int i = config_one_of(at, name, text, names, sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(text, names[i]) == 0) {
-			*out = (int8_t)i;
-			return;
-		}
-	}
-	config_report(at, "'%s' must be one of inside, always, never (not \"%s\")", name,
-		      text);
+	if (i >= 0)
+		*out = (int8_t)i;
 }
 
 void config_check_root(const struct config_at *at, const char *dir, const char *text,

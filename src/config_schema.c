@@ -177,31 +177,25 @@ static void set_workers(struct loader *ld, const config_setting_t *s, void *obj,
 static void set_log_format(struct loader *ld, const config_setting_t *s, void *obj,
 			   const struct key *k)
 {
-	const char *v = config_setting_get_string(s);
-	struct config *cfg = obj;
+	static const char *const names[] = { "combined", "json" };
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names, 2);
 
-	if (strcmp(v, "combined") == 0 || strcmp(v, "json") == 0)
-		cfg->access_log_json = strcmp(v, "json") == 0;
-	else
-		config_fail(ld, s, "'%s' must be one of combined, json (not \"%s\")", k->name,
-			    v);
+	if (i >= 0)
+		((struct config *)obj)->access_log_json = i == 1;
 }
 
 static void set_log_level(struct loader *ld, const config_setting_t *s, void *obj,
 			  const struct key *k)
 {
+	/* in the order of enum log_level */
 	static const char *const names[] = { "error", "warn", "info", "debug" };
-	const char *v = config_setting_get_string(s);
-	struct config *cfg = obj;
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names,
+			      sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			cfg->log_level = (enum log_level)i;
-			return;
-		}
-	}
-	config_fail(ld, s, "'%s' must be one of error, warn, info, debug (not \"%s\")",
-		    k->name, v);
+	if (i >= 0)
+		((struct config *)obj)->log_level = (enum log_level)i;
 }
 
 static void set_group(struct loader *ld, const config_setting_t *s, void *obj,
@@ -671,17 +665,12 @@ static void set_balance(struct loader *ld, const config_setting_t *s, void *obj,
 {
 	/* in the order of enum balance */
 	static const char *const names[] = { "round_robin", "least_conn" };
-	const char *v = config_setting_get_string(s);
-	struct config_upstream *up = obj;
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names,
+			      sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			up->balance = (enum balance)i;
-			return;
-		}
-	}
-	config_fail(ld, s, "'%s' must be one of round_robin, least_conn (not \"%s\")",
-		    k->name, v);
+	if (i >= 0)
+		((struct config_upstream *)obj)->balance = (enum balance)i;
 }
 
 static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,

@@ -160,6 +160,9 @@ void config_check_expires(const struct config_at *at, const char *name,
 /* The same for a number of seconds already read. */
 void config_check_expires_seconds(const struct config_at *at, const char *name,
 				  int64_t v, uint64_t max, long *expires);
+/* The index of text in names, or -1 after saying it must be one of them. */
+int config_one_of(const struct config_at *at, const char *name, const char *text,
+		  const char *const *names, size_t n);
 void config_check_follow_symlinks(const struct config_at *at, const char *name,
 				  const char *text, int8_t *out);
 bool config_has_status(const struct config_server *srv, int status);
