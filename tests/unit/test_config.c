@@ -1240,6 +1240,32 @@ static void test_upstream_server_entry_errors_are_at_their_line(void **state)
 	free(want);
 }
 
+static void test_access_log_format_is_combined_or_json(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	const char *srv = "servers = ( { listen = \"80\"; root = \"/\"; } );\n";
+	char *text, *want;
+	struct config *cfg;
+
+	cfg = load_ok("c.conf", srv);
+	assert_false(cfg->access_log_json);
+	config_free(cfg);
+	assert_true(asprintf(&text, "access_log_format = \"json\";\n%s", srv) >= 0);
+	cfg = load_ok("c.conf", text);
+	assert_true(cfg->access_log_json);
+	config_free(cfg);
+	free(text);
+
+	want = expect("%s:1: 'access_log_format' must be one of combined, json (not "
+		      "\"JSON\")\n",
+		      f);
+	assert_true(asprintf(&text, "access_log_format = \"JSON\";\n%s", srv) >= 0);
+	assert_errors("c.conf", text, 1, want);
+	free(text);
+	free(want);
+}
+
 static void test_upstream_balance_takes_round_robin_or_least_conn(void **state)
 {
 	(void)state;
@@ -2096,6 +2122,7 @@ int main(void)
 		T(test_upstream_weights_come_from_strings_and_groups),
 		T(test_upstream_server_entry_errors_are_at_their_line),
 		T(test_upstream_balance_takes_round_robin_or_least_conn),
+		T(test_access_log_format_is_combined_or_json),
 		T(test_upstream_max_fails_and_fail_timeout_take_their_ranges),
 		T(test_proxy_url_forms_make_an_upstream_and_keep_the_path),
 		T(test_proxy_url_errors_say_what_is_wrong),
