@@ -298,19 +298,24 @@ int config_add_listen(struct loader *ld, struct config_listen **v, size_t *n,
 	return 0;
 }
 
-static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
-		       const struct key *k)
+/* listen, server_names, index: each string of s (one, or an array) given
+ * to add, as a site file gives each word of its line. */
+static void each_string(struct loader *ld, const config_setting_t *s, void *obj,
+			const struct key *k, config_add_word *add)
 {
-	struct config_server *srv = obj;
+	struct config_at at = config_at_setting(ld, s);
 	int n = string_count(ld, s, k);
 
 	if (n == 0)
 		config_fail(ld, s, "'%s' must not be empty", k->name);
-	for (int i = 0; i < n; i++) {
-		struct config_at at = config_at_setting(ld, s);
+	for (int i = 0; i < n; i++)
+		add(&at, obj, string_at(s, i));
+}
 
-		config_add_listen_text(&at, srv, string_at(s, i));
-	}
+static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
+		       const struct key *k)
+{
+	each_string(ld, s, obj, k, config_add_listen_text);
 }
 
 const char *config_dir_problem(const char *path)
@@ -335,37 +340,27 @@ bool config_has_name(char **names, size_t n, const char *name)
 	return false;
 }
 
+/* None at all is fine: the server is then for any name. */
+static void add_server_name(const struct config_at *at, struct config_server *srv,
+			    const char *name)
+{
+	if (*name == '\0')
+		config_report(at, "'server_names' must not hold an empty name");
+	else
+		config_add_server_name(at, srv, name);
+}
+
 static void set_server_names(struct loader *ld, const config_setting_t *s, void *obj,
 			     const struct key *k)
 {
-	struct config_server *srv = obj;
-	int n = string_count(ld, s, k);
-
-	for (int i = 0; i < n; i++) {
-		const char *name = string_at(s, i);
-
-		struct config_at at = config_at_setting(ld, s);
-
-		if (*name == '\0')
-			config_fail(ld, s, "'%s' must not hold an empty name", k->name);
-		else
-			config_add_server_name(&at, srv, name);
-	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING || config_setting_length(s) > 0)
+		each_string(ld, s, obj, k, add_server_name);
 }
 
 static void set_index(struct loader *ld, const config_setting_t *s, void *obj,
 		      const struct key *k)
 {
-	struct config_server *srv = obj;
-	int n = string_count(ld, s, k);
-
-	if (n == 0)
-		config_fail(ld, s, "'%s' must not be empty", k->name);
-	for (int i = 0; i < n; i++) {
-		struct config_at at = config_at_setting(ld, s);
-
-		config_add_index(&at, srv, string_at(s, i));
-	}
+	each_string(ld, s, obj, k, config_add_index);
 }
 
 /* "/a/./b//../c" -> "/a/c", in place; path starts with '/'. Lexical, like

@@ -174,6 +174,8 @@ void config_add_error_page(const struct config_at *at, struct config_server *srv
 void config_check_root(const struct config_at *at, const char *dir, const char *text,
 		       char **root);
 /* Listen address, server name, index file: one word each. */
+typedef void config_add_word(const struct config_at *at, struct config_server *srv,
+			     const char *word);
 void config_add_listen_text(const struct config_at *at, struct config_server *srv,
 			    const char *text);
 void config_add_server_name(const struct config_at *at, struct config_server *srv,

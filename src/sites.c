@@ -394,31 +394,11 @@ static void set_flag(struct site *st, const char *name, const char *v, int8_t *f
 		*f = b ? 1 : 0;
 }
 
-static void set_listen(struct site *st, const char *word)
-{
-	struct config_at at = here(st);
-
-	config_add_listen_text(&at, server(st), word);
-}
-
-static void set_server_name(struct site *st, const char *word)
-{
-	struct config_at at = here(st);
-
-	config_add_server_name(&at, server(st), word);
-}
-
-static void set_index(struct site *st, const char *word)
-{
-	struct config_at at = here(st);
-
-	config_add_index(&at, server(st), word);
-}
-
 /* A list value: words split at blanks and commas, each given to `add`. */
 static void each_word(struct site *st, const char *name, const char *v,
-		      void (*add)(struct site *, const char *))
+		      config_add_word *add)
 {
+	struct config_at at = here(st);
 	char *copy = config_xstrdup(st->ld, v), *save;
 	size_t n = 0;
 
@@ -426,7 +406,7 @@ static void each_word(struct site *st, const char *name, const char *v,
 		return;
 	for (char *w = strtok_r(copy, BLANKS ",", &save); w != NULL;
 	     w = strtok_r(NULL, BLANKS ",", &save), n++)
-		add(st, w);
+		add(&at, server(st), w);
 	if (n == 0)
 		fail(st, st->line, "'%s' must not be empty", name);
 	free(copy);
@@ -456,14 +436,14 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 	}
 	switch (id) {
 	case K_LISTEN:
-		each_word(st, name, v, set_listen);
+		each_word(st, name, v, config_add_listen_text);
 		break;
 	case K_SERVER_NAME:
-		each_word(st, name, v, set_server_name);
+		each_word(st, name, v, config_add_server_name);
 		st->names_line = st->line;
 		break;
 	case K_INDEX:
-		each_word(st, name, v, set_index);
+		each_word(st, name, v, config_add_index);
 		break;
 	case K_ROOT:
 		config_check_root(&at, st->dir, v, srv ? &srv->root : &loc->root);
