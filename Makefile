@@ -12,7 +12,7 @@ config.mk src/build.h: configure VERSION
 	./configure
 
 SRC = src/main.c src/master.c src/worker.c src/log.c src/config.c src/config_value.c src/config_schema.c src/config_dump.c \
-	src/config_mime.c src/sites.c \
+	src/config_mime.c src/config_check.c src/sites.c \
 	src/coro.c src/timer.c src/netpoll.c src/conn.c src/http.c \
 	src/date.c src/mime.c src/static.c src/path.c src/route.c src/filecache.c \
 	src/autoindex.c src/proxy.c src/upstream.c src/notify.c src/accesslog.c \
@@ -57,7 +57,7 @@ UNIT = $(T)test_coro $(T)test_timer $(T)test_netpoll $(T)test_config $(T)test_pa
 CORO_OBJ = $(B)src/coro.o $(B)src/coro_$(ARCH).o
 NET_OBJ = $(B)src/timer.o $(B)src/netpoll.o $(B)src/conn.o $(B)src/log.o $(CORO_OBJ)
 CONFIG_OBJ = $(addprefix $(B)src/,config.o config_value.o config_schema.o config_dump.o \
-	config_mime.o sites.o)
+	config_mime.o config_check.o sites.o)
 
 $(T)test_coro: tests/unit/test_coro.c $(CORO_OBJ)
 $(T)test_timer: tests/unit/test_timer.c $(B)src/timer.o

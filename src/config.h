@@ -167,6 +167,9 @@ void config_dump(const struct config *cfg, FILE *out);
  * by site files. Return 0 or -1 when malformed. */
 int config_parse_size(const char *text, uint64_t *bytes);
 int config_parse_duration_ms(const char *text, uint64_t *ms);
+/* And back, in the largest unit that divides: "64k", "10s", "500ms". */
+void config_fmt_size(char *buf, size_t len, uint64_t bytes);
+void config_fmt_duration(char *buf, size_t len, uint64_t ms);
 
 /* "0.0.0.0:8080", "[::1]:80", "*:8080", "8080" -> addr. Returns 0 or -1. */
 int config_parse_listen(const char *text, struct config_listen *out);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -46,38 +47,24 @@ static void put_int(FILE *out, uint64_t v)
 	fprintf(out, "%llu%s", (unsigned long long)v, v > INT_MAX ? "L" : "");
 }
 
+/* A size or a duration with its unit is a string in the main file. */
 static void put_size(FILE *out, uint64_t v)
 {
-	static const char units[] = "gmk";
+	char text[32];
 
-	for (int i = 0; i < 3; i++) {
-		uint64_t u = 1ULL << (10 * (3 - i));
-
-		if (v != 0 && v % u == 0) {
-			fprintf(out, "\"%llu%c\"", (unsigned long long)(v / u), units[i]);
-			return;
-		}
-	}
-	put_int(out, v);
+	config_fmt_size(text, sizeof(text), v);
+	if (isdigit((unsigned char)text[strlen(text) - 1]))
+		put_int(out, v); /* bytes */
+	else
+		fprintf(out, "\"%s\"", text);
 }
 
 static void put_duration(FILE *out, uint64_t ms)
 {
-	static const struct {
-		const char *name;
-		uint64_t ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }
-	};
+	char text[32];
 
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (ms != 0 && ms % units[i].ms == 0) {
-			fprintf(out, "\"%llu%s\"", (unsigned long long)(ms / units[i].ms),
-				units[i].name);
-			return;
-		}
-	}
-	fprintf(out, "\"%llums\"", (unsigned long long)ms);
+	config_fmt_duration(text, sizeof(text), ms);
+	fprintf(out, "\"%s\"", text);
 }
 
 static void put_optional(FILE *out, const char *key, const char *v)

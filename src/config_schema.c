@@ -46,41 +46,6 @@ static void store_string(struct loader *ld, void *obj, const struct key *k, cons
 
 /* ---- values */
 
-static void fmt_size(char *buf, size_t len, uint64_t v)
-{
-	static const char units[] = "gmk";
-
-	for (int i = 0; i < 3; i++) {
-		uint64_t u = 1ULL << (10 * (3 - i));
-
-		if (v != 0 && v % u == 0) {
-			snprintf(buf, len, "%llu%c", (unsigned long long)(v / u),
-				 units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llu", (unsigned long long)v);
-}
-
-static void fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	static const struct {
-		const char *name;
-		uint64_t ms;
-	} units[] = {
-		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }
-	};
-
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (ms != 0 && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%llu%s",
-				 (unsigned long long)(ms / units[i].ms), units[i].name);
-			return;
-		}
-	}
-	snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
 static void set_bool(struct loader *ld, const config_setting_t *s, void *obj,
 		     const struct key *k)
 {
@@ -129,8 +94,8 @@ static void set_size(struct loader *ld, const config_setting_t *s, void *obj,
 		v = i < 0 ? UINT64_MAX : (uint64_t)i;
 	}
 	if (v < k->min || v > k->max) {
-		fmt_size(lo, sizeof(lo), k->min);
-		fmt_size(hi, sizeof(hi), k->max);
+		config_fmt_size(lo, sizeof(lo), k->min);
+		config_fmt_size(hi, sizeof(hi), k->max);
 		config_fail(ld, s, "'%s' must be between %s and %s", k->name, lo, hi);
 		return;
 	}
@@ -168,8 +133,8 @@ static void set_duration(struct loader *ld, const config_setting_t *s, void *obj
 			ms = (uint64_t)i * 1000;
 	}
 	if (ms < k->min || ms > k->max) {
-		fmt_duration(lo, sizeof(lo), k->min);
-		fmt_duration(hi, sizeof(hi), k->max);
+		config_fmt_duration(lo, sizeof(lo), k->min);
+		config_fmt_duration(hi, sizeof(hi), k->max);
 		config_fail(ld, s, "'%s' must be between %s and %s", k->name, lo, hi);
 		return;
 	}
@@ -212,31 +177,25 @@ static void set_workers(struct loader *ld, const config_setting_t *s, void *obj,
 static void set_log_format(struct loader *ld, const config_setting_t *s, void *obj,
 			   const struct key *k)
 {
-	const char *v = config_setting_get_string(s);
-	struct config *cfg = obj;
+	static const char *const names[] = { "combined", "json" };
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names, 2);
 
-	if (strcmp(v, "combined") == 0 || strcmp(v, "json") == 0)
-		cfg->access_log_json = strcmp(v, "json") == 0;
-	else
-		config_fail(ld, s, "'%s' must be one of combined, json (not \"%s\")", k->name,
-			    v);
+	if (i >= 0)
+		((struct config *)obj)->access_log_json = i == 1;
 }
 
 static void set_log_level(struct loader *ld, const config_setting_t *s, void *obj,
 			  const struct key *k)
 {
+	/* in the order of enum log_level */
 	static const char *const names[] = { "error", "warn", "info", "debug" };
-	const char *v = config_setting_get_string(s);
-	struct config *cfg = obj;
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names,
+			      sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			cfg->log_level = (enum log_level)i;
-			return;
-		}
-	}
-	config_fail(ld, s, "'%s' must be one of error, warn, info, debug (not \"%s\")",
-		    k->name, v);
+	if (i >= 0)
+		((struct config *)obj)->log_level = (enum log_level)i;
 }
 
 static void set_group(struct loader *ld, const config_setting_t *s, void *obj,
@@ -339,26 +298,24 @@ int config_add_listen(struct loader *ld, struct config_listen **v, size_t *n,
 	return 0;
 }
 
-static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
-		       const struct key *k)
+/* listen, server_names, index: each string of s (one, or an array) given
+ * to add, as a site file gives each word of its line. */
+static void each_string(struct loader *ld, const config_setting_t *s, void *obj,
+			const struct key *k, config_add_word *add)
 {
-	struct config_server *srv = obj;
+	struct config_at at = config_at_setting(ld, s);
 	int n = string_count(ld, s, k);
 
 	if (n == 0)
 		config_fail(ld, s, "'%s' must not be empty", k->name);
-	for (int i = 0; i < n; i++) {
-		const char *text = string_at(s, i);
-		struct config_listen l;
+	for (int i = 0; i < n; i++)
+		add(&at, obj, string_at(s, i));
+}
 
-		if (config_parse_listen(text, &l) < 0)
-			config_fail(ld, s,
-				    "invalid listen address '%s' (expected IP:PORT, "
-				    "[IPv6]:PORT, *:PORT or PORT, port 1-65535)",
-				    text);
-		else if (config_add_listen(ld, &srv->listens, &srv->nlistens, &l) > 0)
-			config_fail(ld, s, "duplicate listen address '%s'", text);
-	}
+static void set_listen(struct loader *ld, const config_setting_t *s, void *obj,
+		       const struct key *k)
+{
+	each_string(ld, s, obj, k, config_add_listen_text);
 }
 
 const char *config_dir_problem(const char *path)
@@ -383,41 +340,27 @@ bool config_has_name(char **names, size_t n, const char *name)
 	return false;
 }
 
+/* None at all is fine: the server is then for any name. */
+static void add_server_name(const struct config_at *at, struct config_server *srv,
+			    const char *name)
+{
+	if (*name == '\0')
+		config_report(at, "'server_names' must not hold an empty name");
+	else
+		config_add_server_name(at, srv, name);
+}
+
 static void set_server_names(struct loader *ld, const config_setting_t *s, void *obj,
 			     const struct key *k)
 {
-	struct config_server *srv = obj;
-	int n = string_count(ld, s, k);
-
-	for (int i = 0; i < n; i++) {
-		const char *name = string_at(s, i);
-
-		if (*name == '\0')
-			config_fail(ld, s, "'%s' must not hold an empty name", k->name);
-		else if (config_has_name(srv->names, srv->nnames, name))
-			config_fail(ld, s, "duplicate server name '%s'", name);
-		else if (config_add_string(ld, &srv->names, &srv->nnames, name) < 0)
-			return;
-	}
+	if (config_setting_type(s) == CONFIG_TYPE_STRING || config_setting_length(s) > 0)
+		each_string(ld, s, obj, k, add_server_name);
 }
 
 static void set_index(struct loader *ld, const config_setting_t *s, void *obj,
 		      const struct key *k)
 {
-	struct config_server *srv = obj;
-	int n = string_count(ld, s, k);
-
-	if (n == 0)
-		config_fail(ld, s, "'%s' must not be empty", k->name);
-	for (int i = 0; i < n; i++) {
-		const char *name = string_at(s, i);
-
-		if (*name == '\0' || strchr(name, '/') != NULL)
-			config_fail(ld, s, "index '%s' must be a file name, without '/'",
-				    name);
-		else if (config_add_string(ld, &srv->index, &srv->nindex, name) < 0)
-			return;
-	}
+	each_string(ld, s, obj, k, config_add_index);
 }
 
 /* "/a/./b//../c" -> "/a/c", in place; path starts with '/'. Lexical, like
@@ -458,37 +401,12 @@ static void set_root(struct loader *ld, const config_setting_t *s, void *obj,
 		     const struct key *k)
 {
 	const char *text = config_setting_get_string(s);
-	char **root = field(obj, k), *abs;
-	const char *why;
+	struct config_at at = config_at_setting(ld, s);
 
-	if (*text == '\0') {
+	if (*text == '\0')
 		config_fail(ld, s, "'%s' must not be empty", k->name);
-		return;
-	}
-	if (text[0] == '/')
-		abs = strdup(text);
-	else if (ld->base_dir != NULL)
-		abs = config_join_path(ld->base_dir, text);
-	else {
-		config_fail(ld, s, "root '%s': cannot find the configuration's directory",
-			    text);
-		return;
-	}
-	if (abs == NULL) {
-		ld->oom = true;
-		return;
-	}
-	config_normalize_path(abs);
-	/* Kept even when wrong, so that it does not also count as missing. */
-	free(*root);
-	*root = abs;
-	why = config_dir_problem(abs);
-	if (!why)
-		return;
-	if (strcmp(text, abs) == 0)
-		config_fail(ld, s, "root '%s' %s", text, why);
 	else
-		config_fail(ld, s, "root '%s' (%s) %s", text, abs, why);
+		config_check_root(&at, ld->base_dir, text, field(obj, k));
 }
 
 static void set_access_log(struct loader *ld, const config_setting_t *s, void *obj,
@@ -513,50 +431,17 @@ static void set_prefix(struct loader *ld, const config_setting_t *s, void *obj,
 	store_string(ld, obj, k, v);
 }
 
-/* A server's or a location's: "off" is EXPIRES_OFF in both, so a location
- * can turn off what its server sets. */
 static void set_expires(struct loader *ld, const config_setting_t *s, void *obj,
 			const struct key *k)
 {
-	long *expires = field(obj, k);
-	char hi[32];
+	struct config_at at = config_at_setting(ld, s);
 	int64_t v;
 
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		const char *text = config_setting_get_string(s);
-		uint64_t ms;
-
-		if (strcmp(text, "off") == 0) {
-			*expires = EXPIRES_OFF;
-			return;
-		}
-		if (strcmp(text, "max") == 0) {
-			*expires = LONG_MAX;
-			return;
-		}
-		if (config_parse_duration_ms(text, &ms) < 0) {
-			config_fail(ld, s,
-				    "'%s' must be \"off\", \"max\", seconds or a "
-				    "duration like \"7d\" (not \"%s\")",
-				    k->name, text);
-			return;
-		}
-		if (ms % 1000 != 0) {
-			config_fail(ld, s, "'%s' must be whole seconds (not \"%s\")",
-				    k->name, text);
-			return;
-		}
-		v = ms / 1000 > k->max ? -1 : (int64_t)(ms / 1000);
-	} else if (config_int_value(ld, s, &v) < 0) {
-		return;
-	}
-	if (v < 0 || (uint64_t)v > k->max) {
-		fmt_duration(hi, sizeof(hi), k->max * 1000);
-		config_fail(ld, s, "'%s' must be between 0 and %s (or \"max\")", k->name,
-			    hi);
-		return;
-	}
-	*expires = (long)v;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		config_check_expires(&at, k->name, config_setting_get_string(s), k->max,
+				     field(obj, k));
+	else if (config_int_value(ld, s, &v) == 0)
+		config_check_expires_seconds(&at, k->name, v, k->max, field(obj, k));
 }
 
 /* The int8_t switches of struct config_static, where -1 is "not set". */
@@ -572,127 +457,24 @@ static void set_flag(struct loader *ld, const config_setting_t *s, void *obj,
 static void set_follow_symlinks(struct loader *ld, const config_setting_t *s, void *obj,
 				const struct key *k)
 {
-	/* in the order of enum follow_symlinks */
-	static const char *const names[] = { "inside", "always", "never" };
-	const char *v = config_setting_get_string(s);
+	struct config_at at = config_at_setting(ld, s);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			int8_t f = (int8_t)i;
-
-			memcpy(field(obj, k), &f, sizeof(f));
-			return;
-		}
-	}
-	config_fail(ld, s, "'%s' must be one of inside, always, never (not \"%s\")",
-		    k->name, v);
+	config_check_follow_symlinks(&at, k->name, config_setting_get_string(s),
+				     field(obj, k));
 }
 
-#define BLANKS " \t\r\n\v\f"
-
-bool config_has_status(const struct config_server *srv, int status)
-{
-	for (size_t i = 0; i < srv->nerror_pages; i++) {
-		if (srv->error_pages[i].status == status)
-			return true;
-	}
-	return false;
-}
-
-static void bad_error_page(struct loader *ld, const config_setting_t *e,
-			   const struct key *k, const char *text)
-{
-	config_fail(ld, e,
-		    "'%s' entry \"%s\" must be one or more statuses then a URI, like "
-		    "\"500 502 /50x.html\"",
-		    k->name, text);
-}
-
-/* "404 /404.html", "500 502 503 504 /50x.html": nginx's error_page, as
- * strings since a libconfig name cannot start with a digit. An entry is
- * taken whole or not at all. */
-static void add_error_page(struct loader *ld, const config_setting_t *e,
-			   struct config_server *srv, const struct key *k)
-{
-	const char *text = config_setting_get_string(e);
-	char *copy = config_xstrdup(ld, text), *save, **tok = NULL;
-	size_t ntok = 0;
-	bool bad = false;
-
-	if (copy == NULL)
-		return;
-	/* at most one word per two bytes of text */
-	tok = calloc(strlen(text) / 2 + 1, sizeof(*tok));
-	if (tok == NULL) {
-		ld->oom = true;
-		goto out;
-	}
-	for (char *t = strtok_r(copy, BLANKS, &save); t != NULL;
-	     t = strtok_r(NULL, BLANKS, &save))
-		tok[ntok++] = t;
-	if (ntok < 2) {
-		bad_error_page(ld, e, k, text);
-		goto out;
-	}
-	for (size_t i = 0; i + 1 < ntok; i++) {
-		if (tok[i][0] == '/') {
-			bad_error_page(ld, e, k, text);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i + 1 < ntok; i++) {
-		size_t digits = strspn(tok[i], "0123456789");
-		int status = digits == 3 && tok[i][3] == '\0' ? atoi(tok[i]) : 0;
-		bool twice = config_has_status(srv, status);
-
-		for (size_t j = 0; j < i && !twice; j++)
-			twice = strcmp(tok[j], tok[i]) == 0;
-		if (status < 300 || status > 599) {
-			config_fail(ld, e,
-				    "'%s' entry \"%s\": status '%s' must be a number "
-				    "from 300 to 599",
-				    k->name, text, tok[i]);
-			bad = true;
-		} else if (twice) {
-			config_fail(ld, e, "'%s': status %d is listed twice", k->name,
-				    status);
-			bad = true;
-		}
-	}
-	if (tok[ntok - 1][0] != '/') {
-		config_fail(ld, e,
-			    "'%s' entry \"%s\": the URI must start with '/' (not \"%s\")",
-			    k->name, text, tok[ntok - 1]);
-		bad = true;
-	}
-	for (size_t i = 0; i + 1 < ntok && !bad; i++) {
-		struct config_error_page *p = config_grow(ld, srv->error_pages,
-							  &srv->nerror_pages, sizeof(*p));
-
-		if (p == NULL)
-			break;
-		srv->error_pages = p;
-		p[srv->nerror_pages].status = atoi(tok[i]);
-		p[srv->nerror_pages].uri = config_xstrdup(ld, tok[ntok - 1]);
-		srv->nerror_pages++;
-	}
-out:
-	free(tok);
-	free(copy);
-}
-
+/* An entry, or a list of them; each told at its own line. */
 static void set_error_pages(struct loader *ld, const config_setting_t *s, void *obj,
 			    const struct key *k)
 {
-	int n;
+	int n = string_count(ld, s, k);
 
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		add_error_page(ld, s, obj, k);
-		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = entry(s, i);
+		struct config_at at = config_at_setting(ld, e);
+
+		config_add_error_page(&at, obj, k->name, config_setting_get_string(e));
 	}
-	n = string_count(ld, s, k);
-	for (int i = 0; i < n; i++)
-		add_error_page(ld, config_setting_get_elem(s, (unsigned)i), obj, k);
 }
 
 /* ---- mime_types: a file in the format of /etc/mime.types */
@@ -782,55 +564,6 @@ static bool is_port(const char *p)
 	return n >= 1 && n <= 5 && p[n] == '\0' && atoi(p) >= 1 && atoi(p) <= 65535;
 }
 
-/* servers[] and weights[] grow together: 1 for an address already there,
- * else 0 (or -1, out of memory). */
-static int add_upstream_server(struct loader *ld, struct config_upstream *up,
-			       const struct config_listen *l, unsigned weight)
-{
-	size_t n = up->nservers;
-	unsigned *w;
-	int r = config_add_listen(ld, &up->servers, &up->nservers, l);
-
-	if (r != 0)
-		return r;
-	w = config_grow(ld, up->weights, &n, sizeof(*w));
-	if (w == NULL) {
-		up->nservers--;
-		return -1;
-	}
-	up->weights = w;
-	w[n] = weight;
-	return 0;
-}
-
-/* Every address `host` has now, each a server shown as `text`: 0 or a
- * getaddrinfo error. An address already there is not added twice. */
-static int add_resolved(struct loader *ld, struct config_upstream *up, const char *host,
-			const char *port, const char *text, unsigned weight)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(host, port, &hints, &res);
-
-	if (rc != 0)
-		return rc;
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		struct config_listen l = { .addrlen = ai->ai_addrlen };
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    ai->ai_addrlen > sizeof(l.addr))
-			continue;
-		memcpy(&l.addr, ai->ai_addr, ai->ai_addrlen);
-		strcpy(l.text, text);
-		if (add_upstream_server(ld, up, &l, weight) < 0)
-			break;
-	}
-	freeaddrinfo(res);
-	return 0;
-}
-
 /* "HOST:PORT" with a name: every address it has now. */
 static void resolve_upstream(struct loader *ld, const config_setting_t *s,
 			     struct config_upstream *up, const char *text,
@@ -853,7 +586,7 @@ static void resolve_upstream(struct loader *ld, const config_setting_t *s,
 		ld->oom = true;
 		return;
 	}
-	rc = add_resolved(ld, up, host, colon + 1, text, weight);
+	rc = config_add_resolved(ld, up, host, colon + 1, text, weight);
 	free(host);
 	if (rc != 0)
 		config_fail(ld, s, "upstream server '%s': %s", text, gai_strerror(rc));
@@ -870,7 +603,7 @@ static void add_upstream_address(struct loader *ld, const config_setting_t *s,
 	else if (config_is_wildcard(&l))
 		config_fail(ld, s, "upstream server '%s' must name a host, not a wildcard",
 			    text);
-	else if (add_upstream_server(ld, up, &l, weight) > 0)
+	else if (config_add_upstream_server(ld, up, &l, weight) > 0)
 		config_fail(ld, s, "duplicate upstream server '%s'", text);
 }
 
@@ -927,112 +660,29 @@ static void set_balance(struct loader *ld, const config_setting_t *s, void *obj,
 {
 	/* in the order of enum balance */
 	static const char *const names[] = { "round_robin", "least_conn" };
-	const char *v = config_setting_get_string(s);
-	struct config_upstream *up = obj;
+	struct config_at at = config_at_setting(ld, s);
+	int i = config_one_of(&at, k->name, config_setting_get_string(s), names,
+			      sizeof(names) / sizeof(names[0]));
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			up->balance = (enum balance)i;
-			return;
-		}
-	}
-	config_fail(ld, s, "'%s' must be one of round_robin, least_conn (not \"%s\")",
-		    k->name, v);
-}
-
-/* Every default of an upstream, named or made for a URL, in one place. */
-static void upstream_defaults(struct loader *ld, const config_setting_t *s,
-			      struct config_upstream *up)
-{
-	up->keepalive = 32;
-	up->keepalive_timeout_ms = 60000;
-	up->connect_timeout_ms = 5000;
-	up->send_timeout_ms = 60000;
-	up->read_timeout_ms = 60000;
-	up->max_fails = 1;
-	up->fail_timeout_ms = 10000;
-	up->balance = BALANCE_ROUND_ROBIN;
-	up->file = config_intern(ld, config_setting_source_file(s));
-	up->line = (int)config_setting_source_line(s);
-}
-
-/* proxy = "http://HOST[:PORT][/PATH]": the upstream made for it, with the
- * defaults and the addresses HOST has now, waits in ld->implicit; one per
- * URL, however many locations use it. */
-static void proxy_url(struct loader *ld, const config_setting_t *s,
-		      struct config_location *loc, const char *url)
-{
-	struct config_proxy_url u;
-	struct config_upstream *up;
-	struct config_listen l;
-	char text[sizeof(l.text)], port[8];
-	const char *why;
-
-	if (config_parse_proxy_url(url, &u, &why) < 0) {
-		config_fail(ld, s, "proxy '%s': %s", url, why);
-		return;
-	}
-	free(loc->proxy_path);
-	loc->proxy_path = u.path ? config_xstrdup(ld, u.path) : NULL;
-	for (size_t i = 0; i < ld->nimplicit; i++) {
-		if (strcmp(ld->implicit[i].name, url) == 0)
-			return;
-	}
-	if ((size_t)snprintf(text, sizeof(text), u.ipv6 ? "[%s]:%u" : "%s:%u", u.host,
-			     u.port) >= sizeof(text)) {
-		config_fail(ld, s, "proxy '%s': HOST:PORT must be shorter than %zu bytes",
-			    url, sizeof(text));
-		return;
-	}
-	up = config_grow(ld, ld->implicit, &ld->nimplicit, sizeof(*up));
-	if (up == NULL)
-		return;
-	ld->implicit = up;
-	up += ld->nimplicit;
-	upstream_defaults(ld, s, up);
-	up->implicit = true;
-	up->name = config_xstrdup(ld, url);
-	if (up->name == NULL)
-		return;
-	ld->nimplicit++;
-	snprintf(port, sizeof(port), "%u", u.port);
-	if (config_parse_listen(text, &l) == 0) { /* a literal */
-		if (config_is_wildcard(&l))
-			config_fail(ld, s, "proxy '%s' must name a host, not a wildcard",
-				    url);
-		else
-			add_upstream_server(ld, up, &l, 1);
-	} else {
-		int rc = add_resolved(ld, up, u.host, port, text, 1);
-
-		if (rc != 0)
-			config_fail(ld, s, "proxy '%s': %s", url, gai_strerror(rc));
-	}
+	if (i >= 0)
+		((struct config_upstream *)obj)->balance = (enum balance)i;
 }
 
 static void set_proxy(struct loader *ld, const config_setting_t *s, void *obj,
 		      const struct key *k)
 {
-	const char *v = config_setting_get_string(s);
+	struct config_at at = config_at_setting(ld, s);
+	const config_setting_t **p;
 
-	store_string(ld, obj, k, v);
-	if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0) {
-		proxy_url(ld, s, obj, v);
-	} else if (strstr(v, "://") != NULL || *v == '\0') {
-		config_fail(
-			ld, s,
-			"proxy '%s' must be an http:// URL or the name of an upstream",
-			v);
-	} else {
-		/* An upstream may be defined after the server that uses it. */
-		const config_setting_t **p =
-			config_grow(ld, ld->proxies, &ld->nproxies, sizeof(*p));
-
-		if (p == NULL)
-			return;
-		ld->proxies = p;
-		p[ld->nproxies++] = s;
-	}
+	(void)k;
+	if (!config_set_proxy(&at, obj, config_setting_get_string(s)))
+		return;
+	/* An upstream may be defined after the server that uses it. */
+	p = config_grow(ld, ld->proxies, &ld->nproxies, sizeof(*p));
+	if (p == NULL)
+		return;
+	ld->proxies = p;
+	p[ld->nproxies++] = s;
 }
 
 /* ---- trusted_proxies */
@@ -1105,130 +755,48 @@ static void set_trusted_proxies(struct loader *ld, const config_setting_t *s, vo
 
 static void init_location(struct loader *ld, const config_setting_t *s, void *elem)
 {
-	struct config_location *loc = elem;
-
-	/* not set: the server's */
-	loc->stat = (struct config_static){ .follow_symlinks = -1,
-					    .serve_dotfiles = -1,
-					    .autoindex = -1,
-					    .precompressed = -1,
-					    .expires = EXPIRES_INHERIT };
-	loc->preserve_host = -1;
-	loc->via = -1;
-	loc->file = config_intern(ld, config_setting_source_file(s));
-	loc->line = (int)config_setting_source_line(s);
+	config_location_defaults(elem, config_intern(ld, config_setting_source_file(s)),
+				 (int)config_setting_source_line(s));
 }
 
 static void finish_location(struct loader *ld, const config_setting_t *s, void *parent,
 			    void *elem)
 {
 	const config_setting_t *server = config_setting_parent(config_setting_parent(s));
-	struct config_server *srv = parent;
-	struct config_location *loc = elem;
+	struct config_at at = config_at_setting(ld, s);
+	struct config_at prefix_at =
+		config_at_setting(ld, config_setting_get_member(s, "prefix"));
 
-	if (loc->root != NULL && loc->proxy != NULL)
-		config_fail(ld, s, "location '%s' has both 'root' and 'proxy'",
-			    loc->prefix ? loc->prefix : "");
-	if (loc->root == NULL && loc->proxy == NULL &&
-	    config_setting_get_member(server, "root") == NULL)
-		config_fail(ld, s, "location '%s' has no 'root' and its server has none",
-			    loc->prefix ? loc->prefix : "");
-	if (loc->prefix == NULL)
-		return;
-	for (struct config_location *o = srv->locations; o < loc; o++) {
-		if (o->prefix != NULL && o->exact == loc->exact &&
-		    strcmp(o->prefix, loc->prefix) == 0) {
-			config_fail(ld, config_setting_get_member(s, "prefix"),
-				    "duplicate location '%s' (also at %s:%d)",
-				    loc->prefix, o->file, o->line);
-			return;
-		}
-	}
+	config_check_location(&at, &prefix_at, parent, elem,
+			      config_setting_get_member(server, "root") != NULL);
 }
 
 static void init_server(struct loader *ld, const config_setting_t *s, void *elem)
 {
-	struct config_server *srv = elem;
-
-	srv->stat = (struct config_static){ .follow_symlinks = FOLLOW_INSIDE,
-					    .serve_dotfiles = 0,
-					    .autoindex = 0,
-					    .precompressed = 0,
-					    .expires = EXPIRES_OFF };
-	srv->preserve_host = true;
-	srv->via = true;
-	srv->file = config_intern(ld, config_setting_source_file(s));
-	srv->line = (int)config_setting_source_line(s);
-}
-
-static const struct config_listen *shared_listen(const struct config_server *a,
-						 const struct config_server *b)
-{
-	for (size_t i = 0; i < a->nlistens; i++) {
-		for (size_t j = 0; j < b->nlistens; j++) {
-			if (config_listen_equal(&a->listens[i], &b->listens[j]))
-				return &a->listens[i];
-		}
-	}
-	return NULL;
-}
-
-/* Two servers on one address must differ in name, or a request could go to
- * either. */
-static void check_names(struct loader *ld, const config_setting_t *s,
-			const struct config *cfg, const struct config_server *srv)
-{
-	const config_setting_t *names = config_setting_get_member(s, "server_names");
-	const config_setting_t *def = config_setting_get_member(s, "default");
-
-	for (const struct config_server *o = cfg->servers; o < srv; o++) {
-		const struct config_listen *l = shared_listen(srv, o);
-
-		if (l == NULL)
-			continue;
-		if (srv->nnames == 0 && o->nnames == 0)
-			config_fail(ld, s,
-				    "second server without 'server_names' on %s (the "
-				    "first is at %s:%d)",
-				    l->text, o->file, o->line);
-		for (size_t i = 0; i < srv->nnames; i++) {
-			if (config_has_name(o->names, o->nnames, srv->names[i]))
-				config_fail(ld, names,
-					    "duplicate server name '%s' on %s (also at "
-					    "%s:%d)",
-					    srv->names[i], l->text, o->file, o->line);
-		}
-		if (srv->is_default && o->is_default)
-			config_fail(ld, def,
-				    "second default server on %s (the first is at %s:%d)",
-				    l->text, o->file, o->line);
-	}
+	config_server_defaults(elem, config_intern(ld, config_setting_source_file(s)),
+			       (int)config_setting_source_line(s));
 }
 
 static void finish_server(struct loader *ld, const config_setting_t *s, void *parent,
 			  void *elem)
 {
-	struct config_server *srv = elem;
-	bool catch_all = false;
+	const struct config_server_at at = {
+		.server = config_at_setting(ld, s),
+		.names = config_at_setting(ld, config_setting_get_member(s, "server_names")),
+		.is_default = config_at_setting(ld, config_setting_get_member(s, "default")),
+		.names_key = "server_names",
+	};
 
-	if (config_setting_get_member(s, "index") == NULL)
-		config_add_string(ld, &srv->index, &srv->nindex, "index.html");
-	for (size_t i = 0; i < srv->nlocations; i++) {
-		const struct config_location *loc = &srv->locations[i];
-
-		if (!loc->exact && loc->prefix && strcmp(loc->prefix, "/") == 0)
-			catch_all = true;
-	}
-	/* A request that no location takes is served from the root. */
-	if (srv->root == NULL && !catch_all &&
-	    config_setting_get_member(s, "root") == NULL)
-		config_fail(ld, s, "server has no 'root' (nor a location '/')");
-	check_names(ld, s, parent, srv);
+	config_check_server(&at, parent, elem,
+			    config_setting_get_member(s, "index") != NULL,
+			    config_setting_get_member(s, "root") != NULL);
 }
 
 static void init_upstream(struct loader *ld, const config_setting_t *s, void *elem)
 {
-	upstream_defaults(ld, s, elem);
+	struct config_at at = config_at_setting(ld, s);
+
+	config_upstream_defaults(&at, elem);
 }
 
 /* ---- the tables: one per group of the file. min and max are in the unit
@@ -1251,7 +819,7 @@ static void init_upstream(struct loader *ld, const config_setting_t *s, void *el
 	{ KEY("autoindex",       K_BOOL,    set_flag),    OF(stat.autoindex) }, \
 	{ KEY("precompressed",   K_BOOL,    set_flag),    OF(stat.precompressed) }, \
 	{ KEY("expires",         K_EXPIRES, set_expires), OF(stat.expires), \
-	  .max = 3650 * 86400ULL }
+	  .max = CONFIG_EXPIRES_MAX }
 
 /* clang-format off */
 static const struct key location_keys[] = {
@@ -1427,29 +995,10 @@ void config_check_file(struct loader *ld, const config_setting_t *root)
 		config_fail(ld, servers ? servers : root,
 			    "at least one server is required");
 	for (size_t i = 0; i < ld->nproxies; i++) {
-		const char *name = config_setting_get_string(ld->proxies[i]);
-		const char *names[32], *hint;
-		size_t n = 0;
-		bool found = false;
+		struct config_at at = config_at_setting(ld, ld->proxies[i]);
 
-		for (size_t j = 0; j < cfg->nupstreams; j++) {
-			const char *u = cfg->upstreams[j].name;
-
-			if (u != NULL && strcmp(u, name) == 0)
-				found = true;
-			if (u != NULL && n < 32)
-				names[n++] = u;
-		}
-		if (found)
-			continue;
-		hint = config_suggest(name, names, n);
-		if (hint != NULL)
-			config_fail(ld, ld->proxies[i],
-				    "proxy '%s' names no upstream (did you mean '%s'?)",
-				    name, hint);
-		else
-			config_fail(ld, ld->proxies[i], "proxy '%s' names no upstream",
-				    name);
+		config_check_upstream_name(&at, cfg,
+					   config_setting_get_string(ld->proxies[i]));
 	}
 	link_upstreams(ld);
 }

@@ -53,6 +53,43 @@ int config_parse_size(const char *text, uint64_t *bytes)
 	return 0;
 }
 
+/* The other way: the largest unit that divides v, so that a value prints as
+ * it would be written: "64k", "10s"; plain bytes, "500ms" otherwise. */
+void config_fmt_size(char *buf, size_t len, uint64_t v)
+{
+	static const char units[] = "gmk";
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t u = 1ULL << (10 * (3 - i));
+
+		if (v != 0 && v % u == 0) {
+			snprintf(buf, len, "%llu%c", (unsigned long long)(v / u),
+				 units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+void config_fmt_duration(char *buf, size_t len, uint64_t ms)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = {
+		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms != 0 && ms % units[i].ms == 0) {
+			snprintf(buf, len, "%llu%s",
+				 (unsigned long long)(ms / units[i].ms), units[i].name);
+			return;
+		}
+	}
+	snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
 /* A bare number means seconds, as in the main file where `header = 10`. */
 static int duration_unit(const char *u, uint64_t *ms)
 {

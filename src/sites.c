@@ -1,7 +1,8 @@
 /* sites: INI site files (one site per file, dropped in sites.d/) read with
  * inih into the model of the main file. Each [server] is a server of
  * cfg->servers and each [location PREFIX] a location of the [server] before
- * it, checked with the rules of the main file; every error is told as
+ * it, checked with the rules of the main file (config_check.c, the same
+ * code); every error is told as
  * "SITEFILE:LINE: message", all of them.
  *
  * inih 55 as Debian ships it is taken with care (DESIGN.md, section 6): its
@@ -12,22 +13,18 @@
  * value before, comment) so that the handler knows where it is. Sections
  * are parsed from the line itself: inih cuts their names at 49 bytes. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf, strndup */
+#define _GNU_SOURCE /* strndup, open_memstream */
 #endif
 #include "sites.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <glob.h>
 #include <ini.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,49 +92,34 @@ struct site {
 	bool has_server; /* this file has one: a location belongs to it */
 	size_t srv, loc; /* indexes of the current server and location */
 	int seen[2][NKEYS]; /* line of each key in the server, its location */
-	struct site_error {
-		int line;
-		size_t seq;
-		char *msg;
-	} *errs; /* told sorted by line once the file is read */
-	size_t nerrs;
+	struct config_line_errors errs; /* told once the file is read */
 	int names_line, default_line;
 };
 
 static void fail(struct site *st, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void fail(struct site *st, int line, const char *fmt, ...)
+/* A line of this file, for the checks of config_check.c. */
+static struct config_at at_line(struct site *st, int line)
 {
-	struct site_error *e;
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0) {
-		st->ld->oom = true;
-		msg = NULL;
-	}
-	va_end(ap);
-	if (msg == NULL)
-		return;
-	e = config_grow(st->ld, st->errs, &st->nerrs, sizeof(*e));
-	if (e == NULL) {
-		free(msg);
-		return;
-	}
-	st->errs = e;
-	e[st->nerrs] = (struct site_error){ line, st->nerrs, msg };
-	st->nerrs++;
+	return (struct config_at){ .ld = st->ld, .file = st->file, .line = line,
+				   .errs = &st->errs };
 }
 
-static int by_line(const void *a, const void *b)
+/* The line handed to inih last. */
+static struct config_at here(struct site *st)
 {
-	const struct site_error *x = a, *y = b;
+	return at_line(st, st->line);
+}
 
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+static void fail(struct site *st, int line, const char *fmt, ...)
+{
+	struct config_at at = at_line(st, line);
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_vreport(&at, fmt, ap);
+	va_end(ap);
 }
 
 static struct config_server *server(struct site *st)
@@ -177,82 +159,25 @@ static void finish_location(struct site *st)
 {
 	struct config_server *srv = server(st);
 	struct config_location *loc = location(st);
+	struct config_at at = at_line(st, loc->line);
 
-	if (loc->root != NULL && loc->proxy != NULL)
-		fail(st, loc->line, "location '%s' has both 'root' and 'proxy'",
-		     loc->prefix);
-	if (loc->root == NULL && loc->proxy == NULL && srv->root == NULL)
-		fail(st, loc->line, "location '%s' has no 'root' and its server has none",
-		     loc->prefix);
-	for (const struct config_location *o = srv->locations; o < loc; o++) {
-		if (o->exact == loc->exact && strcmp(o->prefix, loc->prefix) == 0) {
-			fail(st, loc->line, "duplicate location '%s' (also at %s:%d)",
-			     loc->prefix, o->file, o->line);
-			return;
-		}
-	}
-}
-
-static const struct config_listen *shared_listen(const struct config_server *a,
-						 const struct config_server *b)
-{
-	for (size_t i = 0; i < a->nlistens; i++) {
-		for (size_t j = 0; j < b->nlistens; j++) {
-			if (config_listen_equal(&a->listens[i], &b->listens[j]))
-				return &a->listens[i];
-		}
-	}
-	return NULL;
-}
-
-/* Two servers on one address, in the main file or any site file, must
- * differ in name. */
-static void check_names(struct site *st)
-{
-	const struct config *cfg = st->ld->cfg;
-	const struct config_server *srv = server(st);
-
-	for (const struct config_server *o = cfg->servers; o < srv; o++) {
-		const struct config_listen *l = shared_listen(srv, o);
-
-		if (l == NULL)
-			continue;
-		if (srv->nnames == 0 && o->nnames == 0)
-			fail(st, srv->line,
-			     "second server without 'server_name' on %s (the first is "
-			     "at %s:%d)",
-			     l->text, o->file, o->line);
-		for (size_t i = 0; i < srv->nnames; i++) {
-			if (config_has_name(o->names, o->nnames, srv->names[i]))
-				fail(st, st->names_line,
-				     "duplicate server name '%s' on %s (also at %s:%d)",
-				     srv->names[i], l->text, o->file, o->line);
-		}
-		if (srv->is_default && o->is_default)
-			fail(st, st->default_line,
-			     "second default server on %s (the first is at %s:%d)",
-			     l->text, o->file, o->line);
-	}
+	config_check_location(&at, &at, srv, loc, srv->root != NULL);
 }
 
 static void finish_server(struct site *st)
 {
 	struct config_server *srv = server(st);
-	bool catch_all = false;
+	const struct config_server_at at = {
+		.server = at_line(st, srv->line),
+		.names = at_line(st, st->names_line),
+		.is_default = at_line(st, st->default_line),
+		.names_key = "server_name",
+	};
 
 	if (srv->nlistens == 0 && st->seen[0][K_LISTEN] == 0)
 		fail(st, srv->line, "server has no 'listen'");
-	if (st->seen[0][K_INDEX] == 0)
-		config_add_string(st->ld, &srv->index, &srv->nindex, "index.html");
-	for (size_t i = 0; i < srv->nlocations; i++) {
-		const struct config_location *loc = &srv->locations[i];
-
-		if (!loc->exact && strcmp(loc->prefix, "/") == 0)
-			catch_all = true;
-	}
-	if (srv->root == NULL && !catch_all)
-		fail(st, srv->line, "server has no 'root' (nor a location '/')");
-	check_names(st);
+	/* srv->root says it all: a written root is kept even when wrong */
+	config_check_server(&at, st->ld->cfg, srv, st->seen[0][K_INDEX] != 0, false);
 }
 
 /* The end of a section: of a location, and of its server at the next
@@ -278,16 +203,7 @@ static void open_server(struct site *st)
 		return;
 	cfg->servers = srv;
 	srv += cfg->nservers;
-	/* the defaults of the main file's init_server */
-	srv->stat = (struct config_static){ .follow_symlinks = FOLLOW_INSIDE,
-					    .serve_dotfiles = 0,
-					    .autoindex = 0,
-					    .precompressed = 0,
-					    .expires = EXPIRES_OFF };
-	srv->preserve_host = true;
-	srv->via = true;
-	srv->file = st->file;
-	srv->line = st->line;
+	config_server_defaults(srv, st->file, st->line);
 	st->srv = cfg->nservers++;
 	st->has_server = true;
 	st->in = IN_SERVER;
@@ -312,16 +228,7 @@ static void open_location(struct site *st, const char *prefix)
 		return;
 	srv->locations = loc;
 	loc += srv->nlocations;
-	/* not set: the server's */
-	loc->stat = (struct config_static){ .follow_symlinks = -1,
-					    .serve_dotfiles = -1,
-					    .autoindex = -1,
-					    .precompressed = -1,
-					    .expires = EXPIRES_INHERIT };
-	loc->preserve_host = -1;
-	loc->via = -1;
-	loc->file = st->file;
-	loc->line = st->line;
+	config_location_defaults(loc, st->file, st->line);
 	loc->prefix = config_xstrdup(st->ld, prefix);
 	if (loc->prefix == NULL)
 		return;
@@ -487,44 +394,11 @@ static void set_flag(struct site *st, const char *name, const char *v, int8_t *f
 		*f = b ? 1 : 0;
 }
 
-static void set_listen(struct site *st, const char *word)
-{
-	struct config_server *srv = server(st);
-	struct config_listen l;
-
-	if (config_parse_listen(word, &l) < 0)
-		fail(st, st->line,
-		     "invalid listen address '%s' (expected IP:PORT, [IPv6]:PORT, "
-		     "*:PORT or PORT, port 1-65535)",
-		     word);
-	else if (config_add_listen(st->ld, &srv->listens, &srv->nlistens, &l) > 0)
-		fail(st, st->line, "duplicate listen address '%s'", word);
-}
-
-static void set_server_name(struct site *st, const char *word)
-{
-	struct config_server *srv = server(st);
-
-	if (config_has_name(srv->names, srv->nnames, word))
-		fail(st, st->line, "duplicate server name '%s'", word);
-	else
-		config_add_string(st->ld, &srv->names, &srv->nnames, word);
-}
-
-static void set_index(struct site *st, const char *word)
-{
-	struct config_server *srv = server(st);
-
-	if (strchr(word, '/') != NULL)
-		fail(st, st->line, "index '%s' must be a file name, without '/'", word);
-	else
-		config_add_string(st->ld, &srv->index, &srv->nindex, word);
-}
-
 /* A list value: words split at blanks and commas, each given to `add`. */
 static void each_word(struct site *st, const char *name, const char *v,
-		      void (*add)(struct site *, const char *))
+		      config_add_word *add)
 {
+	struct config_at at = here(st);
 	char *copy = config_xstrdup(st->ld, v), *save;
 	size_t n = 0;
 
@@ -532,270 +406,19 @@ static void each_word(struct site *st, const char *name, const char *v,
 		return;
 	for (char *w = strtok_r(copy, BLANKS ",", &save); w != NULL;
 	     w = strtok_r(NULL, BLANKS ",", &save), n++)
-		add(st, w);
+		add(&at, server(st), w);
 	if (n == 0)
 		fail(st, st->line, "'%s' must not be empty", name);
 	free(copy);
 }
 
-/* Relative to the site file's own directory. Kept even when wrong. */
-static void set_root(struct site *st, const char *v, char **root)
-{
-	const char *why;
-	char *abs;
-
-	abs = v[0] == '/' ? strdup(v) : config_join_path(st->dir, v);
-	if (abs == NULL) {
-		st->ld->oom = true;
-		return;
-	}
-	config_normalize_path(abs);
-	free(*root);
-	*root = abs;
-	why = config_dir_problem(abs);
-	if (!why)
-		return;
-	if (strcmp(v, abs) == 0)
-		fail(st, st->line, "root '%s' %s", v, why);
-	else
-		fail(st, st->line, "root '%s' (%s) %s", v, abs, why);
-}
-
-static void set_expires(struct site *st, const char *v, long *expires)
-{
-	uint64_t ms;
-
-	if (strcmp(v, "off") == 0) {
-		*expires = EXPIRES_OFF;
-	} else if (strcmp(v, "max") == 0) {
-		*expires = LONG_MAX;
-	} else if (config_parse_duration_ms(v, &ms) < 0) {
-		fail(st, st->line,
-		     "'expires' must be \"off\", \"max\", seconds or a duration like "
-		     "\"7d\" (not \"%s\")",
-		     v);
-	} else if (ms % 1000 != 0) {
-		fail(st, st->line, "'expires' must be whole seconds (not \"%s\")", v);
-	} else if (ms / 1000 > 3650 * 86400ULL) {
-		fail(st, st->line, "'expires' must be between 0 and 3650d (or \"max\")");
-	} else {
-		*expires = (long)(ms / 1000);
-	}
-}
-
-static void set_follow_symlinks(struct site *st, const char *v, int8_t *f)
-{
-	/* in the order of enum follow_symlinks */
-	static const char *const names[] = { "inside", "always", "never" };
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(v, names[i]) == 0) {
-			*f = (int8_t)i;
-			return;
-		}
-	}
-	fail(st, st->line,
-	     "'follow_symlinks' must be one of inside, always, never (not \"%s\")", v);
-}
-
-/* "404 /404.html", "500 502 503 504 /50x.html": taken whole or not at all. */
-static void set_error_page(struct site *st, const char *text)
-{
-	struct config_server *srv = server(st);
-	char *copy = config_xstrdup(st->ld, text), *save, **tok = NULL;
-	size_t ntok = 0;
-	bool bad = false;
-
-	if (copy == NULL)
-		return;
-	tok = calloc(strlen(text) / 2 + 1, sizeof(*tok));
-	if (tok == NULL) {
-		st->ld->oom = true;
-		goto out;
-	}
-	for (char *t = strtok_r(copy, BLANKS, &save); t != NULL;
-	     t = strtok_r(NULL, BLANKS, &save))
-		tok[ntok++] = t;
-	for (size_t i = 0; i + 1 < ntok && !bad; i++)
-		bad = tok[i][0] == '/';
-	if (ntok < 2 || bad) {
-		fail(st, st->line,
-		     "'error_page' \"%s\" must be one or more statuses then a URI, "
-		     "like \"500 502 /50x.html\"",
-		     text);
-		goto out;
-	}
-	for (size_t i = 0; i + 1 < ntok; i++) {
-		size_t digits = strspn(tok[i], "0123456789");
-		int status = digits == 3 && tok[i][3] == '\0' ? atoi(tok[i]) : 0;
-		bool twice = config_has_status(srv, status);
-
-		for (size_t j = 0; j < i && !twice; j++)
-			twice = strcmp(tok[j], tok[i]) == 0;
-		if (status < 300 || status > 599) {
-			fail(st, st->line,
-			     "'error_page' \"%s\": status '%s' must be a number from "
-			     "300 to 599",
-			     text, tok[i]);
-			bad = true;
-		} else if (twice) {
-			fail(st, st->line, "'error_page': status %d is listed twice",
-			     status);
-			bad = true;
-		}
-	}
-	if (tok[ntok - 1][0] != '/') {
-		fail(st, st->line,
-		     "'error_page' \"%s\": the URI must start with '/' (not \"%s\")",
-		     text, tok[ntok - 1]);
-		bad = true;
-	}
-	for (size_t i = 0; i + 1 < ntok && !bad; i++) {
-		struct config_error_page *p = config_grow(st->ld, srv->error_pages,
-							  &srv->nerror_pages, sizeof(*p));
-
-		if (p == NULL)
-			break;
-		srv->error_pages = p;
-		p[srv->nerror_pages].status = atoi(tok[i]);
-		p[srv->nerror_pages].uri = config_xstrdup(st->ld, tok[ntok - 1]);
-		srv->nerror_pages++;
-	}
-out:
-	free(tok);
-	free(copy);
-}
-
-static void add_upstream_server(struct loader *ld, struct config_upstream *up,
-				const struct config_listen *l)
-{
-	size_t n = up->nservers;
-	unsigned *w;
-
-	if (config_add_listen(ld, &up->servers, &up->nservers, l) != 0)
-		return;
-	w = config_grow(ld, up->weights, &n, sizeof(*w));
-	if (w == NULL) {
-		up->nservers--;
-		return;
-	}
-	up->weights = w;
-	w[n] = 1;
-}
-
-/* proxy = http://HOST[:PORT][/PATH]: an implicit upstream, one per URL
- * across the main file and the site files, as config_schema.c's proxy_url
- * makes them (with the defaults of its upstream_defaults). */
-static void proxy_url(struct site *st, struct config_location *loc, const char *url)
-{
-	struct loader *ld = st->ld;
-	struct config_proxy_url u;
-	struct config_upstream *up;
-	struct config_listen l;
-	char text[sizeof(l.text)], port[8];
-	const char *why;
-
-	if (config_parse_proxy_url(url, &u, &why) < 0) {
-		fail(st, st->line, "proxy '%s': %s", url, why);
-		return;
-	}
-	free(loc->proxy_path);
-	loc->proxy_path = u.path ? config_xstrdup(ld, u.path) : NULL;
-	for (size_t i = 0; i < ld->nimplicit; i++) {
-		if (strcmp(ld->implicit[i].name, url) == 0)
-			return;
-	}
-	if ((size_t)snprintf(text, sizeof(text), u.ipv6 ? "[%s]:%u" : "%s:%u", u.host,
-			     u.port) >= sizeof(text)) {
-		fail(st, st->line, "proxy '%s': HOST:PORT must be shorter than %zu bytes",
-		     url, sizeof(text));
-		return;
-	}
-	up = config_grow(ld, ld->implicit, &ld->nimplicit, sizeof(*up));
-	if (up == NULL)
-		return;
-	ld->implicit = up;
-	up += ld->nimplicit;
-	up->keepalive = 32;
-	up->keepalive_timeout_ms = 60000;
-	up->connect_timeout_ms = 5000;
-	up->send_timeout_ms = 60000;
-	up->read_timeout_ms = 60000;
-	up->max_fails = 1;
-	up->fail_timeout_ms = 10000;
-	up->balance = BALANCE_ROUND_ROBIN;
-	up->file = st->file;
-	up->line = st->line;
-	up->implicit = true;
-	up->name = config_xstrdup(ld, url);
-	if (up->name == NULL)
-		return;
-	ld->nimplicit++;
-	snprintf(port, sizeof(port), "%u", u.port);
-	if (config_parse_listen(text, &l) == 0) {
-		if (config_is_wildcard(&l))
-			fail(st, st->line, "proxy '%s' must name a host, not a wildcard",
-			     url);
-		else
-			add_upstream_server(ld, up, &l);
-	} else {
-		struct addrinfo hints = { .ai_family = AF_UNSPEC,
-					  .ai_socktype = SOCK_STREAM,
-					  .ai_flags = AI_NUMERICSERV };
-		struct addrinfo *res = NULL;
-		int rc = getaddrinfo(u.host, port, &hints, &res);
-
-		if (rc != 0) {
-			fail(st, st->line, "proxy '%s': %s", url, gai_strerror(rc));
-			return;
-		}
-		for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-			struct config_listen r = { .addrlen = ai->ai_addrlen };
-
-			if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-			    ai->ai_addrlen > sizeof(r.addr))
-				continue;
-			memcpy(&r.addr, ai->ai_addr, ai->ai_addrlen);
-			strcpy(r.text, text);
-			add_upstream_server(ld, up, &r);
-		}
-		freeaddrinfo(res);
-	}
-}
-
 /* The main file's upstreams are all read: a name is checked at once. */
 static void set_proxy(struct site *st, const char *v)
 {
-	const struct config *cfg = st->ld->cfg;
-	struct config_location *loc = location(st);
-	const char *names[32], *hint;
-	size_t n = 0;
+	struct config_at at = here(st);
 
-	free(loc->proxy);
-	loc->proxy = config_xstrdup(st->ld, v);
-	if (strncasecmp(v, "http://", 7) == 0 || strncasecmp(v, "https://", 8) == 0) {
-		proxy_url(st, loc, v);
-		return;
-	}
-	if (strstr(v, "://") != NULL) {
-		fail(st, st->line,
-		     "proxy '%s' must be an http:// URL or the name of an upstream", v);
-		return;
-	}
-	for (size_t i = 0; i < cfg->nupstreams; i++) {
-		const char *u = cfg->upstreams[i].name;
-
-		if (u != NULL && strcmp(u, v) == 0)
-			return;
-		if (u != NULL && n < 32)
-			names[n++] = u;
-	}
-	hint = config_suggest(v, names, n);
-	if (hint != NULL)
-		fail(st, st->line, "proxy '%s' names no upstream (did you mean '%s'?)", v,
-		     hint);
-	else
-		fail(st, st->line, "proxy '%s' names no upstream", v);
+	if (config_set_proxy(&at, location(st), v))
+		config_check_upstream_name(&at, st->ld->cfg, v);
 }
 
 static void set_value(struct site *st, enum key_id id, const char *v)
@@ -804,6 +427,7 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 	struct config_location *loc = st->in == IN_LOCATION ? location(st) : NULL;
 	struct config_static *sst = srv ? &srv->stat : &loc->stat;
 	const char *name = keys[id].name;
+	struct config_at at = here(st);
 	bool b;
 
 	if (*v == '\0' && id != K_INDEX && id != K_LISTEN && id != K_SERVER_NAME) {
@@ -812,17 +436,17 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 	}
 	switch (id) {
 	case K_LISTEN:
-		each_word(st, name, v, set_listen);
+		each_word(st, name, v, config_add_listen_text);
 		break;
 	case K_SERVER_NAME:
-		each_word(st, name, v, set_server_name);
+		each_word(st, name, v, config_add_server_name);
 		st->names_line = st->line;
 		break;
 	case K_INDEX:
-		each_word(st, name, v, set_index);
+		each_word(st, name, v, config_add_index);
 		break;
 	case K_ROOT:
-		set_root(st, v, srv ? &srv->root : &loc->root);
+		config_check_root(&at, st->dir, v, srv ? &srv->root : &loc->root);
 		break;
 	case K_ACCESS_LOG:
 		free(srv->access_log);
@@ -834,7 +458,7 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 		st->default_line = st->line;
 		break;
 	case K_ERROR_PAGE:
-		set_error_page(st, v);
+		config_add_error_page(&at, srv, name, v);
 		break;
 	case K_PRESERVE_HOST:
 	case K_VIA:
@@ -844,7 +468,7 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 			*(id == K_VIA ? &srv->via : &srv->preserve_host) = b;
 		break;
 	case K_EXPIRES_:
-		set_expires(st, v, &sst->expires);
+		config_check_expires(&at, name, v, CONFIG_EXPIRES_MAX, &sst->expires);
 		break;
 	case K_AUTOINDEX:
 		set_flag(st, name, v, &sst->autoindex);
@@ -856,7 +480,7 @@ static void set_value(struct site *st, enum key_id id, const char *v)
 		set_flag(st, name, v, &sst->precompressed);
 		break;
 	case K_FOLLOW_SYMLINKS:
-		set_follow_symlinks(st, v, &sst->follow_symlinks);
+		config_check_follow_symlinks(&at, name, v, &sst->follow_symlinks);
 		break;
 	case K_PROXY:
 		set_proxy(st, v);
@@ -1031,14 +655,7 @@ static void read_site(struct loader *ld, const config_setting_t *at, const char 
 	(void)ini_parse_stream(reader, &st, handler, &st);
 	close_section(&st, true);
 out:
-	if (st.nerrs > 0)
-		qsort(st.errs, st.nerrs, sizeof(*st.errs), by_line);
-	for (size_t i = 0; i < st.nerrs; i++) {
-		config_fail_at(ld, at, st.file, (unsigned)st.errs[i].line, "%s",
-			       st.errs[i].msg);
-		free(st.errs[i].msg);
-	}
-	free(st.errs);
+	config_tell_line_errors(ld, at, st.file, &st.errs);
 	free(st.dir);
 	free(text);
 }

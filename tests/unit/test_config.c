@@ -1281,6 +1281,56 @@ static void test_upstream_server_entry_errors_are_at_their_line(void **state)
 	free(want);
 }
 
+static void test_server_names_may_be_empty_but_not_hold_an_empty_name(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	struct config *cfg;
+	char *want;
+
+	cfg = load_ok("c.conf", "servers = ( { listen = \"80\"; root = \"/\";\n"
+				"  server_names = [ ]; index = \"i.html\"; } );\n");
+	assert_int_equal(cfg->servers[0].nnames, 0);
+	assert_int_equal(cfg->servers[0].nindex, 1);
+	config_free(cfg);
+
+	want = expect("%s:2: 'server_names' must not hold an empty name\n"
+		      "%s:3: 'index' must not be empty\n"
+		      "%s:4: 'listen' must not be empty\n",
+		      f, f, f);
+	assert_errors("c.conf",
+		      "servers = ( { root = \"/\";\n server_names = [ \"a\", \"\" ];\n"
+		      " index = [ ];\n listen = [ ]; } );\n",
+		      3, want);
+	free(want);
+}
+
+static void test_access_log_format_is_combined_or_json(void **state)
+{
+	(void)state;
+	const char *f = at("c.conf");
+	const char *srv = "servers = ( { listen = \"80\"; root = \"/\"; } );\n";
+	char *text, *want;
+	struct config *cfg;
+
+	cfg = load_ok("c.conf", srv);
+	assert_false(cfg->access_log_json);
+	config_free(cfg);
+	assert_true(asprintf(&text, "access_log_format = \"json\";\n%s", srv) >= 0);
+	cfg = load_ok("c.conf", text);
+	assert_true(cfg->access_log_json);
+	config_free(cfg);
+	free(text);
+
+	want = expect("%s:1: 'access_log_format' must be one of combined, json (not "
+		      "\"JSON\")\n",
+		      f);
+	assert_true(asprintf(&text, "access_log_format = \"JSON\";\n%s", srv) >= 0);
+	assert_errors("c.conf", text, 1, want);
+	free(text);
+	free(want);
+}
+
 static void test_upstream_balance_takes_round_robin_or_least_conn(void **state)
 {
 	(void)state;
@@ -2138,6 +2188,8 @@ int main(void)
 		T(test_upstream_weights_come_from_strings_and_groups),
 		T(test_upstream_server_entry_errors_are_at_their_line),
 		T(test_upstream_balance_takes_round_robin_or_least_conn),
+		T(test_access_log_format_is_combined_or_json),
+		T(test_server_names_may_be_empty_but_not_hold_an_empty_name),
 		T(test_upstream_max_fails_and_fail_timeout_take_their_ranges),
 		T(test_proxy_url_forms_make_an_upstream_and_keep_the_path),
 		T(test_proxy_url_errors_say_what_is_wrong),

@@ -431,6 +431,138 @@ static void test_glob_matching_nothing_and_no_main_servers(void **state)
 	config_free(cfg);
 }
 
+/* ---- the same bad value, in the main file and in a site file: the same
+ * check (config_check.c) says the same thing, each at its own FILE:LINE.
+ * A message's %s is the key as each syntax names it. */
+
+struct same_case {
+	const char *main_srv, *main_loc; /* settings of the main file's server, location */
+	const char *main_listen;         /* instead of listen = "8080" */
+	const char *site_srv, *site_loc; /* lines of the site file's */
+	const char *want;                /* the message after "FILE:LINE: " */
+	const char *main_key, *site_key; /* for a %s in want */
+	int main_line, site_line;
+};
+
+/* Loads garcom.conf as written (with sites.d/a.ini, when `site` is given)
+ * and checks its only error: at file:line, saying want. */
+static void assert_one_error(const char *site, const char *file, int line,
+			     const char *want)
+{
+	struct config *cfg;
+	char *errs, *prefix;
+
+	if (site != NULL)
+		write_file("sites.d/a.ini", site);
+	assert_int_equal(load(&cfg, &errs), 1);
+	prefix = expect("%s:%d: ", at(file), line);
+	if (strncmp(errs, prefix, strlen(prefix)) != 0)
+		fail_msg("expected \"%s\" at %s, got: %s", want, prefix, errs);
+	assert_string_equal(errs + strlen(prefix), want);
+	free(prefix);
+	free(errs);
+}
+
+static void check_same_message(const struct same_case *c)
+{
+	const char *upstream =
+		"upstreams = ( { name = \"app\"; servers = [ \"127.0.0.1:9000\" ]; } );\n";
+	char *main, *site, *want;
+
+	/* the main file: listen on line 2, server settings on line 3, location
+	 * ones on line 5 */
+	main = expect("%sservers = ( { %s root = \"/tmp\";\n%s\n"
+		      "  locations = ( { prefix = \"/l/\";\n%s\n } ); } );\n",
+		      upstream, c->main_listen ? c->main_listen : "listen = \"8080\";",
+		      c->main_srv ? c->main_srv : "",
+		      c->main_loc ? c->main_loc : "");
+	write_file("garcom.conf", main);
+	want = expect(c->want, c->main_key);
+	assert_one_error(NULL, "garcom.conf", c->main_line, want);
+	free(want);
+	free(main);
+
+	/* a site file: server lines on line 4, location ones on line 6 */
+	main = expect("sites = \"sites.d/*.ini\";\n%s", upstream);
+	write_file("garcom.conf", main);
+	site = expect("[server]\nlisten = 8081\nroot = /tmp\n%s\n[location /l/]\n%s\n",
+		      c->site_srv ? c->site_srv : "", c->site_loc ? c->site_loc : "");
+	want = expect(c->want, c->site_key);
+	assert_one_error(site, "sites.d/a.ini", c->site_line, want);
+	free(want);
+	free(site);
+	free(main);
+}
+
+#define SRV_CASE(m, s, w) { .main_srv = m, .site_srv = s, .want = w, \
+	.main_line = 3, .site_line = 4 }
+#define LOC_CASE(m, s, w) { .main_loc = m, .site_loc = s, .want = w, \
+	.main_line = 5, .site_line = 6 }
+#define EP(m, s, w) { .main_srv = "error_pages = [ \"" m "\" ];", \
+	.site_srv = "error_page = " s, .want = w, .main_key = "error_pages", \
+	.site_key = "error_page", .main_line = 3, .site_line = 4 }
+
+static void test_same_bad_value_same_message_in_both_syntaxes(void **state)
+{
+	static const struct same_case cases[] = {
+		SRV_CASE("expires = \"soon\";", "expires = soon",
+			 "'expires' must be \"off\", \"max\", seconds or a duration "
+			 "like \"7d\" (not \"soon\")\n"),
+		LOC_CASE("expires = \"500ms\";", "expires = 500ms",
+			 "'expires' must be whole seconds (not \"500ms\")\n"),
+		SRV_CASE("expires = \"3651d\";", "expires = 3651d",
+			 "'expires' must be between 0 and 3650d (or \"max\")\n"),
+		LOC_CASE("follow_symlinks = \"sometimes\";", "follow_symlinks = sometimes",
+			 "'follow_symlinks' must be one of inside, always, never (not "
+			 "\"sometimes\")\n"),
+		LOC_CASE("root = \"/nonexistent/garcom\";", "root = /nonexistent/garcom",
+			 "root '/nonexistent/garcom' does not exist\n"),
+		{ .main_listen = "listen = [ \"8080\", \"1.2.3.4:99999\" ];",
+		  .site_srv = "listen = 1.2.3.4:99999",
+		  .want = "invalid listen address '1.2.3.4:99999' (expected IP:PORT, "
+			  "[IPv6]:PORT, *:PORT or PORT, port 1-65535)\n",
+		  .main_line = 2, .site_line = 4 },
+		{ .main_listen = "listen = [ \"8080\", \"*:8080\" ];",
+		  .site_srv = "listen = *:8081", .want = "duplicate listen address '%s'\n",
+		  .main_key = "*:8080", .site_key = "*:8081", .main_line = 2,
+		  .site_line = 4 },
+		SRV_CASE("index = \"a/b\";", "index = a/b",
+			 "index 'a/b' must be a file name, without '/'\n"),
+		SRV_CASE("server_names = [ \"a\", \"A\" ];", "server_name = a A",
+			 "duplicate server name 'A'\n"),
+		EP("404", "404",
+		   "'%s' entry \"404\" must be one or more statuses then a URI, like "
+		   "\"500 502 /50x.html\"\n"),
+		EP("99 /x.html", "99 /x.html",
+		   "'%s' entry \"99 /x.html\": status '99' must be a number from 300 "
+		   "to 599\n"),
+		EP("404 x.html", "404 x.html",
+		   "'%s' entry \"404 x.html\": the URI must start with '/' (not "
+		   "\"x.html\")\n"),
+		EP("404 404 /x.html", "404 404 /x.html",
+		   "'%s': status 404 is listed twice\n"),
+		LOC_CASE("proxy = \"ftp://h\";", "proxy = ftp://h",
+			 "proxy 'ftp://h' must be an http:// URL or the name of an "
+			 "upstream\n"),
+		LOC_CASE("proxy = \"https://h\";", "proxy = https://h",
+			 "proxy 'https://h': https upstreams are not supported\n"),
+		LOC_CASE("proxy = \"http://0.0.0.0:80\";", "proxy = http://0.0.0.0:80",
+			 "proxy 'http://0.0.0.0:80' must name a host, not a wildcard\n"),
+		LOC_CASE("proxy = \"ap\";", "proxy = ap",
+			 "proxy 'ap' names no upstream (did you mean 'app'?)\n"),
+		/* told at the location itself */
+		{ .main_loc = "root = \"/tmp\"; proxy = \"app\";",
+		  .site_loc = "root = /tmp\nproxy = app",
+		  .want = "location '/l/' has both 'root' and 'proxy'\n",
+		  .main_line = 4, .site_line = 5 },
+	};
+
+	(void)state;
+	mkdir_in("sites.d");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_same_message(&cases[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +579,7 @@ int main(void)
 		T(test_inih_traps_continuations_comments_and_sections),
 		T(test_implicit_upstream_like_the_main_files),
 		T(test_glob_matching_nothing_and_no_main_servers),
+		T(test_same_bad_value_same_message_in_both_syntaxes),
 #undef T
 	};
 
