@@ -27,12 +27,14 @@ static bool is_token(const char *p, size_t n)
 	return true;
 }
 
+/* type/subtype, each a token of at most 127 bytes (RFC 6838 4.2): a file's
+ * cached head lines are built in a fixed buffer. */
 static bool is_media_type(const char *t)
 {
 	const char *slash = strchr(t, '/');
 
-	return slash != NULL && is_token(t, (size_t)(slash - t)) &&
-	       is_token(slash + 1, strlen(slash + 1));
+	return slash != NULL && slash - t <= 127 && strlen(slash + 1) <= 127 &&
+	       is_token(t, (size_t)(slash - t)) && is_token(slash + 1, strlen(slash + 1));
 }
 
 static int add_mime(struct loader *ld, const char *ext, const char *type)

@@ -236,7 +236,7 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 			      const char *rel, size_t len, bool slash, uint32_t hash,
 			      struct found *f)
 {
-	char head[512];
+	char head[640]; /* a type is at most 255 bytes (config_mime.c) */
 	size_t head_len = 0, etag_len = 0, type_len = 0;
 	const char *type = "";
 	bool in_memory = false;

@@ -777,6 +777,7 @@ int http_send_head(struct http_out *out, int status, const char *headers, size_t
 		x->close_after = true;
 	const struct http_limits *lim = x->ctx->limits;
 	x->c->requests++;
+	x->c->blank_parked = false;
 	bool limit = lim->requests_per_connection && x->c->requests >= lim->requests_per_connection;
 	if (!req->keep_alive || limit || x->ctx->draining)
 		x->close_after = true;
@@ -1010,6 +1011,7 @@ static int answer(struct exchange *x)
 	struct http_conn *c = x->c;
 	const struct http_limits *lim = x->ctx->limits;
 	c->requests++;
+	c->blank_parked = false;
 	bool limit = lim->requests_per_connection && c->requests >= lim->requests_per_connection;
 	/* This handler did not read the body: close rather than skip it. */
 	bool close_after = !x->req.keep_alive || (x->req.has_body && !x->body_done) || limit ||
@@ -1085,8 +1087,14 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			/* Answers already built go out before we read or park. */
 			if (out_flush(&x.out) < 0)
 				break;
-			if (x.st == ST_HEAD && !x.ps.began)
-				x.st = ST_IDLE; /* only blank lines so far (RFC 9112 2.2) */
+			/* Only blank lines so far: ignored (RFC 9112 2.2), and the
+			 * connection may park as idle, once. After that the head
+			 * is waited for under its deadline: a client sending a
+			 * CRLF now and then cannot hold the connection forever. */
+			if (x.st == ST_HEAD && !x.ps.began && !c->blank_parked) {
+				x.st = ST_IDLE;
+				c->blank_parked = true;
+			}
 			if (x.st == ST_IDLE) {
 				/* msg_start too: make_room() measures the head from it. */
 				c->rlen = x.pos = x.msg_start = 0;

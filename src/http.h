@@ -111,6 +111,7 @@ struct http_conn {
 	void *owner;         /* whoever accepted it; passed to the handler */
 	uint8_t peer_family; /* AF_INET / AF_INET6, from accept: no getpeername */
 	uint8_t peer[16];
+	bool blank_parked;   /* parked once on blank lines since the last request */
 };
 
 /* What the access log says of one answered request. */

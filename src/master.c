@@ -496,7 +496,8 @@ int master_run(struct config *cfg, const char *pid_file)
 		int st = worker_run(cfg, 0, fds, addrs, m.nsocks, -1);
 		if (pid_file)
 			unlink(pid_file);
-		free_socks(m.socks, m.nsocks, true);
+		/* The worker closed the sockets when it began to drain. */
+		free_socks(m.socks, m.nsocks, false);
 		config_free(cfg);
 		return st;
 	}

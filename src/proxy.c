@@ -111,6 +111,28 @@ static bool named_by_connection(const char *conn, size_t clen, const char *name,
 	return false;
 }
 
+/* A message's Connection fields, all of them (a list may be split over
+ * several lines, RFC 9110 5.3): do they name any field to drop? */
+static bool connections_name_fields(const char *base, const struct http_header *h, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (header_kind(base + h[i].name.off, h[i].name.len) == H_CONNECTION &&
+		    connection_names_fields(base + h[i].value.off, h[i].value.len))
+			return true;
+	return false;
+}
+
+/* Is name named by any of the message's Connection fields? */
+static bool named_by_connections(const char *base, const struct http_header *h, unsigned n,
+				 const char *name, size_t nl)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (header_kind(base + h[i].name.off, h[i].name.len) == H_CONNECTION &&
+		    named_by_connection(base + h[i].value.off, h[i].value.len, name, nl))
+			return true;
+	return false;
+}
+
 static bool trusted(const struct config *cfg, const char *peer)
 {
 	if (!cfg->ntrusted_proxies)
@@ -232,19 +254,18 @@ static size_t build_request(char *buf, size_t cap, const struct proxy_loc *pl,
 	put_target(&w, pl, req, cp);
 	puts_(&w, " HTTP/1.1\r\n");
 
-	const char *conn = NULL;
-	size_t conn_len = 0;
 	bool xff = false;
-	if (http_header_get(req, "connection", &conn, &conn_len) &&
-	    !connection_names_fields(conn, conn_len))
-		conn = NULL;
+	/* Usually false (no Connection, or only close / keep-alive): then no
+	 * header is looked up in it. */
+	bool conn = (req->names & http_name_bit("connection", 10)) &&
+		    connections_name_fields(req->buf, req->headers, req->nheaders);
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
 		const char *name = req->buf + h->name.off;
 		size_t nl = h->name.len;
 		enum hkind k = header_kind(name, nl);
 		if (hop_kind(k) || k == H_HOST || k == H_EXPECT || k == H_CONTENT_LENGTH ||
-		    (conn && named_by_connection(conn, conn_len, name, nl)))
+		    (conn && named_by_connections(req->buf, req->headers, req->nheaders, name, nl)))
 			continue;
 		if (k >= H_XFF) {
 			/* Only a trusted proxy may speak for the client. */
@@ -422,15 +443,7 @@ static bool resp_has(const struct resp *r, const char *name)
 static int relay_headers(struct http_out *out, const struct resp *r, bool keep_length,
 			 bool tunnel, char **text, size_t *len)
 {
-	const char *conn = NULL;
-	size_t conn_len = 0;
-	for (unsigned i = 0; i < r->n; i++)
-		if (name_is(r->base + r->h[i].name.off, r->h[i].name.len, "connection")) {
-			conn = r->base + r->h[i].value.off;
-			conn_len = r->h[i].value.len;
-			if (!connection_names_fields(conn, conn_len))
-				conn = NULL;
-		}
+	bool conn = connections_name_fields(r->base, r->h, r->n);
 	size_t need = 64;
 	for (unsigned i = 0; i < r->n; i++)
 		need += r->h[i].name.len + r->h[i].value.len + 4;
@@ -446,7 +459,7 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 			/* kept: the client must see what it switches to */
 		} else if (hop_kind(k) || k == H_DATE || k == H_SERVER ||
 			   (!keep_length && k == H_CONTENT_LENGTH) ||
-			   (conn && named_by_connection(conn, conn_len, name, nl))) {
+			   (conn && named_by_connections(r->base, r->h, r->n, name, nl))) {
 			continue;
 		}
 		put(&w, name, nl);
@@ -757,7 +770,9 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		if (!hl) {
 			s->active--;
 			upstream_release(a.uc, true);
-			status = 502; /* a head that does not fit the buffer */
+			/* The client's head, rewritten, does not fit the 16 KiB
+			 * buffer: its fault, not the upstream's. */
+			status = req->target.len > a.cap / 2 ? 414 : 431;
 			break;
 		}
 		o = OK;

@@ -4,6 +4,7 @@
  * again -> close. */
 #include "worker.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -55,6 +56,8 @@ struct worker {
 	bool accept_paused;  /* at max_connections, or out of descriptors */
 	bool out_of_fds;     /* paused for descriptors: only the back-off resumes */
 	int fd_reserve;      /* descriptors kept for the open connections' files */
+	int conn_cap;        /* connections that leave fd_reserve free: the limit
+			      * less the reserve and what the worker holds besides */
 	bool draining;       /* stopping: no new connections, no keep-alive */
 	bool stop;           /* stop now */
 	uint64_t drain_deadline;
@@ -185,11 +188,27 @@ static void pause_for_fds(struct worker *w, struct listener *l, const char *why,
 	netpoll_set_idle_deadline(&l->src, netpoll_now(w->np) + ACCEPT_RETRY_MS);
 }
 
-/* accept4 returns the lowest free descriptor: one this high means at
- * most fd_reserve are left. */
+/* Too few descriptors left for the open connections' files and upstreams?
+ * Counted (connections against conn_cap), since closed connections leave
+ * holes below the highest descriptor; and, for what is not counted (cached
+ * files, upstream sockets), the lowest free descriptor: accept4 returns it,
+ * so one this high means at most fd_reserve are left. */
 static bool fd_in_reserve(const struct worker *w, int fd)
 {
-	return fd >= w->nconns_max - w->fd_reserve;
+	return (int)w->active >= w->conn_cap || fd >= w->nconns_max - w->fd_reserve;
+}
+
+/* Descriptors open now (at start: the listeners, logs, epoll, signalfd). */
+static int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 64; /* no /proc: a guess on the safe side */
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3; /* ".", ".." and the directory's own descriptor */
 }
 
 static void accept_ready(struct np_source *src)
@@ -230,6 +249,7 @@ static void accept_ready(struct np_source *src)
 		c->rbuf = NULL;
 		c->rlen = 0;
 		c->requests = 0;
+		c->blank_parked = false;
 		c->owner = l;
 		/* Kept from accept: logs and X-Forwarded-For need no syscall. */
 		c->peer_family = (uint8_t)peer.ss_family;
@@ -433,7 +453,7 @@ static int drop_privileges(const struct config *cfg)
 
 /* Descriptors a worker may use (its table's size). Worker 0 warns once
  * when max_connections cannot be reached under this limit. */
-static int table_size(int id, unsigned max_connections)
+static int table_size(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -443,11 +463,6 @@ static int table_size(int id, unsigned max_connections)
 	}
 	/* Untouched pages of the table cost nothing (calloc maps zeroes). */
 	rlim_t n = rl.rlim_cur;
-	if (id == 0 && max_connections && n != RLIM_INFINITY && n < max_connections + 64)
-		log_warn("limits.max_connections = %u, but a worker may have only %llu files "
-			 "open (RLIMIT_NOFILE): raise LimitNOFILE= (systemd) or ulimit -n above "
-			 "%u, or lower max_connections", max_connections, (unsigned long long)n,
-			 max_connections + 64);
 	if (n == RLIM_INFINITY || n > (1u << 20))
 		n = 1u << 20;
 	return (int)n;
@@ -475,7 +490,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 		.body_size = cfg->limits.body_size,
 	};
 	w.max_active = cfg->limits.max_connections;
-	w.nconns_max = table_size(id, cfg->limits.max_connections);
+	w.nconns_max = table_size();
 	w.fd_reserve = 16 + w.nconns_max / 64;
 	if (w.fd_reserve > w.nconns_max / 4)
 		w.fd_reserve = w.nconns_max / 4; /* a tiny ulimit -n */
@@ -512,6 +527,18 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	w.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sigfd < 0 || netpoll_add(w.np, &w.sig, w.sigfd, &signal_ops) < 0)
 		goto out;
+	/* What the worker holds now stays open: connections get the rest,
+	 * less the reserve. */
+	int held = count_open_fds();
+	w.conn_cap = w.nconns_max - w.fd_reserve - held;
+	if (w.conn_cap < 1)
+		w.conn_cap = 1;
+	unsigned want = cfg->limits.max_connections;
+	if (id == 0 && want && want > (unsigned)w.conn_cap)
+		log_warn("limits.max_connections = %u, but a worker may have only %d files "
+			 "open (RLIMIT_NOFILE): raise LimitNOFILE= (systemd) or ulimit -n above "
+			 "%u, or lower max_connections", want, w.nconns_max,
+			 want + (unsigned)(w.fd_reserve + held));
 	if (drop_privileges(cfg) < 0)
 		goto out;
 	/* Changing credentials clears the parent-death signal: set it again,

@@ -302,10 +302,9 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 	return route_handle(W.ra, req, reply, out);
 }
 
-static void log_line(void *target, const char *peer, const struct http_request *req, int status,
-		     uint64_t bytes, int64_t now_sec)
+static void log_line(void *target, const struct http_log_entry *e)
 {
-	access_log_add(target, peer, req, status, bytes, now_sec);
+	access_log_add(target, e);
 }
 
 static void before_sleep(void *arg)
@@ -420,8 +419,11 @@ void fz_world_init(const char *config_text)
 	log_open("/dev/null", LOG_ERROR);
 
 	const struct config *cfg = W.cfg;
+	/* As worker.c sets them: every field (a zero is a limit of zero). */
 	W.limits = (struct http_limits){
 		.header_size = cfg->limits.header_size,
+		.uri_size = cfg->limits.uri_size,
+		.headers = cfg->limits.headers,
 		.header_timeout_ms = cfg->timeouts.header_ms,
 		.body_timeout_ms = cfg->timeouts.body_ms,
 		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,

@@ -1,5 +1,7 @@
 """Bad input gets 400 (or the precise 4xx/5xx) and the connection closes;
 the smuggling vectors of DESIGN.md section 6 are refused."""
+import socket
+
 import pytest
 
 BAD = [
@@ -176,3 +178,32 @@ def test_more_than_100_header_fields_is_431(garcom):
     many = b"".join(b"X-%d: v\r\n" % i for i in range(100))
     status, _, _ = garcom.request(b"GET / HTTP/1.1\r\nHost: a\r\n" + many + b"\r\n")
     assert status == 431
+
+
+def test_blank_lines_now_and_then_do_not_hold_off_the_header_timeout(make_garcom):
+    # One blank line is ignored (RFC 9112 2.2); a CRLF every 200 ms must
+    # not re-arm timeouts.header for ever.
+    import time
+    g = make_garcom(extra='timeouts = { header = "500ms"; };')
+    g.write("index.html", "x")
+    g.start()
+    with g.connect() as c:
+        start = time.monotonic()
+        answer = b""
+        while time.monotonic() - start < 4:
+            try:
+                c.send(b"\r\n")
+            except OSError:
+                break
+            c.sock.settimeout(0.2)
+            try:
+                data = c.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            answer += data
+        assert time.monotonic() - start < 2.5, "still open after %.1f s" % (time.monotonic() - start)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 408 "), answer[:60]

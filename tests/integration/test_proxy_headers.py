@@ -114,6 +114,20 @@ def test_hop_by_hop_request_headers_do_not_reach_the_upstream(make_garcom, upstr
     assert not upstream.errors
 
 
+def test_fields_named_by_a_second_connection_line_do_not_reach_the_upstream(make_garcom,
+                                                                              upstream):
+    # A list may be split over several lines (RFC 9110 5.3): every
+    # Connection line counts, not only the first.
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(get("/api/echo", "Connection: keep-alive", "Connection: X-Second",
+                   "X-Second: 1", "X-Kept: yes"))
+        assert read_response(c).status == 200
+    rec = upstream.last()
+    assert "x-second" not in rec.names(), rec.headers
+    assert rec.values("x-kept") == ["yes"]
+
+
 def test_hop_by_hop_response_headers_do_not_reach_the_client(make_garcom, upstream):
     g = app_garcom(make_garcom, upstream)
     with g.connect() as c:
@@ -121,7 +135,8 @@ def test_hop_by_hop_response_headers_do_not_reach_the_client(make_garcom, upstre
         r = read_response(c)
         assert (r.status, r.body) == (200, b"hop\n")
         names = r.names()
-        for gone in ("x-secret", "keep-alive", "proxy-connection", "upgrade"):
+        # X-Other is named by a second Connection line.
+        for gone in ("x-secret", "x-other", "keep-alive", "proxy-connection", "upgrade"):
             assert gone not in names, (gone, r.headers)
         for v in r.values("connection"):
             assert v.strip().lower() in ("keep-alive", "close"), r.headers

@@ -494,7 +494,7 @@ class Upstream:
             return False
         elif mode == "hop":
             out.simple(200, [("Content-Type", "text/plain"), ("Connection", "X-Secret"),
-                             ("X-Secret", "1"), ("Keep-Alive", "timeout=5"),
+                             ("X-Secret", "1"), ("Connection", "X-Other"), ("X-Other", "2"), ("Keep-Alive", "timeout=5"),
                              ("Proxy-Connection", "x"), ("Upgrade", "foo"),
                              ("X-Visible", "yes")] + conn_hdr, b"hop\n")
         elif mode == "multi-headers":
