@@ -69,6 +69,21 @@ static struct access_log *open_log(struct route_table *t, const struct config *c
 	return log;
 }
 
+struct http_limits route_http_limits(const struct config *cfg)
+{
+	return (struct http_limits){
+		.header_size = cfg->limits.header_size,
+		.uri_size = cfg->limits.uri_size,
+		.headers = cfg->limits.headers,
+		.header_timeout_ms = cfg->timeouts.header_ms,
+		.body_timeout_ms = cfg->timeouts.body_ms,
+		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,
+		.send_timeout_ms = cfg->timeouts.send_ms,
+		.requests_per_connection = cfg->limits.requests_per_connection,
+		.body_size = cfg->limits.body_size,
+	};
+}
+
 void route_flush_logs(struct route_table *t)
 {
 	for (size_t i = 0; i < t->nlogs; i++)

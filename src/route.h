@@ -17,6 +17,10 @@ struct netpoll;
 struct route_table *route_build(const struct config *cfg, struct netpoll *np);
 void route_free(struct route_table *t);
 
+/* The HTTP layer's limits and timeouts, from the configuration (one place:
+ * every field matters, a zero is a limit of zero). */
+struct http_limits route_http_limits(const struct config *cfg);
+
 const struct route_addr *route_addr_for(const struct route_table *t,
 					const struct config_listen *addr);
 

@@ -478,17 +478,7 @@ int worker_run(const struct config *cfg, int id, const int *listen_fds,
 	metrics_use_slot((unsigned)id);
 	signal(SIGPIPE, SIG_IGN);
 
-	w.limits = (struct http_limits){
-		.header_size = cfg->limits.header_size,
-		.uri_size = cfg->limits.uri_size,
-		.headers = cfg->limits.headers,
-		.header_timeout_ms = cfg->timeouts.header_ms,
-		.body_timeout_ms = cfg->timeouts.body_ms,
-		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,
-		.send_timeout_ms = cfg->timeouts.send_ms,
-		.requests_per_connection = cfg->limits.requests_per_connection,
-		.body_size = cfg->limits.body_size,
-	};
+	w.limits = route_http_limits(cfg);
 	w.max_active = cfg->limits.max_connections;
 	w.nconns_max = table_size();
 	w.fd_reserve = 16 + w.nconns_max / 64;

@@ -419,18 +419,7 @@ void fz_world_init(const char *config_text)
 	log_open("/dev/null", LOG_ERROR);
 
 	const struct config *cfg = W.cfg;
-	/* As worker.c sets them: every field (a zero is a limit of zero). */
-	W.limits = (struct http_limits){
-		.header_size = cfg->limits.header_size,
-		.uri_size = cfg->limits.uri_size,
-		.headers = cfg->limits.headers,
-		.header_timeout_ms = cfg->timeouts.header_ms,
-		.body_timeout_ms = cfg->timeouts.body_ms,
-		.keepalive_timeout_ms = cfg->timeouts.keepalive_ms,
-		.send_timeout_ms = cfg->timeouts.send_ms,
-		.requests_per_connection = cfg->limits.requests_per_connection,
-		.body_size = cfg->limits.body_size,
-	};
+	W.limits = route_http_limits(cfg);
 	W.np = netpoll_create(cfg->events_batch);
 	W.coros = coro_pool_create(cfg->coroutine_stack, 16);
 	W.http = (struct http_ctx){

@@ -38,6 +38,9 @@ def test_lines_have_time_level_pid_and_message(make_garcom):
     g = make_garcom(workers=2)
     g.write("index.html", "x")
     g.start()
+    # One worker answered; the other may still be starting (slow under
+    # the sanitizers): stop once both serve.
+    wait_for(g, r"all 2 workers serve", timeout=15)
     workers = sorted(g.children())
     assert g.stop() == 0
     m = parsed(g.log_text())
