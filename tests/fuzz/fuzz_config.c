@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "world.h"
 
 static char dir[64], path[128];
 static FILE *devnull;
@@ -27,27 +27,13 @@ static void put(const char *rel, const char *text)
 		abort();
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static void remove_dir(void)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	strcpy(dir, "/tmp/garcom-fuzz-config.XXXXXX");
-	if (!mkdtemp(dir))
-		abort();
-	atexit(remove_dir);
+	snprintf(dir, sizeof dir, "%s", fz_temp_dir("config"));
 	char p[192];
 	snprintf(p, sizeof p, "%s/www", dir);
 	mkdir(p, 0755);

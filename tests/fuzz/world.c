@@ -141,10 +141,26 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-static void remove_tree(void)
+static char temp_dirs[4][64];
+static unsigned ntemp;
+
+static void remove_temp_dirs(void)
 {
-	if (W.dir[0])
-		nftw(W.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (unsigned i = 0; i < ntemp; i++)
+		nftw(temp_dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *fz_temp_dir(const char *name)
+{
+	if (ntemp == sizeof temp_dirs / sizeof temp_dirs[0])
+		abort();
+	char *d = temp_dirs[ntemp];
+	snprintf(d, sizeof temp_dirs[0], "/tmp/garcom-fuzz-%s.XXXXXX", name);
+	if (!mkdtemp(d))
+		abort();
+	if (ntemp++ == 0)
+		atexit(remove_temp_dirs);
+	return d;
 }
 
 /* ---- the upstream: a coroutine per accepted connection ---- */
@@ -394,10 +410,7 @@ void fz_world_init(const char *config_text)
 {
 	signal(SIGPIPE, SIG_IGN);
 	W.debug = getenv("FZ_DEBUG") != NULL;
-	strcpy(W.dir, "/tmp/garcom-fuzz.XXXXXX");
-	if (!mkdtemp(W.dir))
-		abort();
-	atexit(remove_tree);
+	snprintf(W.dir, sizeof W.dir, "%s", fz_temp_dir("http"));
 	make_tree();
 
 	/* The upstream listens before the config is written: it names it. */

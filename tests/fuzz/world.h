@@ -30,6 +30,9 @@ static inline uint8_t fz_pattern(uint64_t i)
 void fz_world_init(const char *config_text);
 const struct config *fz_config(void);
 const char *fz_dir(void);
+/* A directory of its own under /tmp (garcom-fuzz-NAME.XXXXXX), removed with
+ * what it holds at exit. */
+const char *fz_temp_dir(const char *name);
 
 /* What the upstream answers each connection with (until changed): the
  * bytes `resp`, written in two pieces split at `split` (a netpoll turn in
