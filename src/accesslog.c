@@ -154,15 +154,8 @@ static char *put_escaped(char *p, char *end, const char *s, size_t n)
 /* sep, then v in decimal: no printf on the hot path. */
 static char *put_u64(char *p, char sep, uint64_t v)
 {
-	char tmp[20];
-	int n = 0;
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
 	*p++ = sep;
-	while (n)
-		*p++ = tmp[--n];
-	return p;
+	return http_put_u64(p, v);
 }
 
 static char *put_str(char *p, const char *s)

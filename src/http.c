@@ -451,7 +451,7 @@ static char *put_str(char *p, const char *s, size_t n)
 #define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
 
 /* Two digits a step, right to left, then one copy. */
-static char *put_u64(char *p, uint64_t v)
+char *http_put_u64(char *p, uint64_t v)
 {
 	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
 				    "25262728293031323334353637383940414243444546474849"
@@ -546,7 +546,7 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 		p = PUT_LIT(h, "HTTP/1.1 200 OK\r\nServer: garcom\r\nDate: ");
 	} else {
 		p = PUT_LIT(h, "HTTP/1.1 ");
-		p = put_u64(p, (uint64_t)r->status);
+		p = http_put_u64(p, (uint64_t)r->status);
 		*p++ = ' ';
 		p = put_str(p, text, tlen);
 		p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
@@ -554,7 +554,7 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
 	if (r->status != 304 && r->status != 204 && r->status >= 200) {
 		p = PUT_LIT(p, "\r\nContent-Length: ");
-		p = put_u64(p, r->length);
+		p = http_put_u64(p, r->length);
 	}
 	if (!keep_alive)
 		p = PUT_LIT(p, "\r\nConnection: close");
@@ -746,7 +746,7 @@ static char *put_head_start(char *p, int status, int64_t now_sec)
 {
 	const char *text = http_status_text(status);
 	p = PUT_LIT(p, "HTTP/1.1 ");
-	p = put_u64(p, (uint64_t)status);
+	p = http_put_u64(p, (uint64_t)status);
 	*p++ = ' ';
 	p = put_str(p, text, strlen(text));
 	p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
@@ -793,7 +793,7 @@ int http_send_head(struct http_out *out, int status, const char *headers, size_t
 	char *p = put_head_start(h, status, netpoll_wall_sec(out->src->np));
 	if (framing == HTTP_FRAME_LENGTH) {
 		p = PUT_LIT(p, "Content-Length: ");
-		p = put_u64(p, content_length);
+		p = http_put_u64(p, content_length);
 		p = PUT_LIT(p, "\r\n");
 	} else if (framing == HTTP_FRAME_CHUNKED) {
 		p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");

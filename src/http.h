@@ -187,6 +187,10 @@ int http_fields_name_done(struct http_fields *f);
 int http_fields_value(struct http_fields *f, const char *at, size_t len);
 struct http_header *http_fields_value_done(struct http_fields *f);
 
+/* v in decimal at p (at most 20 bytes, no NUL); returns the end. For
+ * header and log text: no printf on the hot path. */
+char *http_put_u64(char *p, uint64_t v);
+
 /* Header lookup, case-insensitive. Returns true and the value if present.
  * Inline: a name the request does not have (most lookups) costs a bit test,
  * and a literal's length is known when compiling. */
