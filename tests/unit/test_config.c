@@ -1943,6 +1943,14 @@ static void round_trip(const char *name)
 	config_free(b);
 }
 
+/* Every one of want[] stands somewhere in text. */
+static void assert_contains_all(const char *text, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strstr(text, want[i]) == NULL)
+			fail_msg("no \"%s\" in:\n%s", want[i], text);
+}
+
 static void test_dump_loads_again_with_equal_values(void **state)
 {
 	(void)state;
@@ -1998,10 +2006,7 @@ static void test_dump_shows_the_new_keys_and_loads_again(void **state)
 		/* a location shows only what it sets */
 		"\n\t\t\t{ prefix = \"/a/\"; exact = false; }\n",
 	};
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
-		if (strstr(text, shown[i]) == NULL)
-			fail_msg("no \"%s\" in:\n%s", shown[i], text);
-	}
+	assert_contains_all(text, shown, sizeof(shown) / sizeof(shown[0]));
 	free(text);
 	config_free(cfg);
 
@@ -2020,10 +2025,7 @@ static void test_dump_shows_the_new_keys_and_loads_again(void **state)
 		"{ prefix = \"/b/\"; exact = false; expires = 0; }",
 		"{ prefix = \"/c/\"; exact = false; expires = \"max\"; }",
 	};
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		if (strstr(text, set[i]) == NULL)
-			fail_msg("no \"%s\" in:\n%s", set[i], text);
-	}
+	assert_contains_all(text, set, sizeof(set) / sizeof(set[0]));
 	free(text);
 	config_free(cfg);
 }
@@ -2093,10 +2095,7 @@ static void test_dump_of_the_proxy_keys_loads_again_with_equal_values(void **sta
 		"\t\tfail_timeout = \"10s\";\n"
 		"\t}\n);\n",
 	};
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		if (strstr(text, set[i]) == NULL)
-			fail_msg("no \"%s\" in:\n%s", set[i], text);
-	}
+	assert_contains_all(text, set, sizeof(set) / sizeof(set[0]));
 	/* no block for an upstream made from a URL */
 	if (strstr(text, "name = \"http") != NULL)
 		fail_msg("an implicit upstream written as a block in:\n%s", text);
@@ -2114,10 +2113,7 @@ static void test_dump_of_the_proxy_keys_loads_again_with_equal_values(void **sta
 		"\n\t\tpreserve_host = true;\n\t\tvia = true;\n",
 		"\nupstreams = (\n);\n",
 	};
-	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
-		if (strstr(text, shown[i]) == NULL)
-			fail_msg("no \"%s\" in:\n%s", shown[i], text);
-	}
+	assert_contains_all(text, shown, sizeof(shown) / sizeof(shown[0]));
 	free(text);
 	config_free(cfg);
 }
