@@ -52,18 +52,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	FILE *f = fopen(path, "w");
-	if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
-	struct config *cfg = NULL;
-	int errors = config_load(path, &cfg, devnull);
-	if ((errors == 0) != (cfg != NULL)) {
-		fprintf(stderr, "config_load returned %d with cfg %p\n", errors, (void *)cfg);
-		abort();
-	}
-	if (cfg) {
-		config_dump(cfg, devnull);
-		config_free(cfg);
-	}
+	fz_load_config(path, data, size, path, devnull);
 	return 0;
 }

@@ -49,18 +49,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	FILE *f = fopen(site_path, "w");
-	if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-		abort();
-	struct config *cfg = NULL;
-	int errors = config_load(main_path, &cfg, devnull);
-	if ((errors == 0) != (cfg != NULL)) {
-		fprintf(stderr, "config_load returned %d with cfg %p\n", errors, (void *)cfg);
-		abort();
-	}
-	if (cfg) {
-		config_dump(cfg, devnull);
-		config_free(cfg);
-	}
+	fz_load_config(site_path, data, size, main_path, devnull);
 	return 0;
 }

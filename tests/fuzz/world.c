@@ -150,6 +150,24 @@ static void remove_temp_dirs(void)
 		nftw(temp_dirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void fz_load_config(const char *input, const uint8_t *data, size_t size, const char *main,
+		    FILE *errs)
+{
+	FILE *f = fopen(input, "w");
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+		abort();
+	struct config *cfg = NULL;
+	int errors = config_load(main, &cfg, errs);
+	if ((errors == 0) != (cfg != NULL)) {
+		fprintf(stderr, "config_load returned %d with cfg %p\n", errors, (void *)cfg);
+		abort();
+	}
+	if (cfg) {
+		config_dump(cfg, errs);
+		config_free(cfg);
+	}
+}
+
 const char *fz_temp_dir(const char *name)
 {
 	if (ntemp == sizeof temp_dirs / sizeof temp_dirs[0])

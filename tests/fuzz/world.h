@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 
@@ -33,6 +34,11 @@ const char *fz_dir(void);
 /* A directory of its own under /tmp (garcom-fuzz-NAME.XXXXXX), removed with
  * what it holds at exit. */
 const char *fz_temp_dir(const char *name);
+/* Write the input to `input`, load the configuration `main` (errors to
+ * errs), check that it loads exactly when it reports no error, then dump
+ * and free it. */
+void fz_load_config(const char *input, const uint8_t *data, size_t size, const char *main,
+		    FILE *errs);
 
 /* What the upstream answers each connection with (until changed): the
  * bytes `resp`, written in two pieces split at `split` (a netpoll turn in
