@@ -13,7 +13,7 @@ config.mk src/build.h: configure VERSION
 
 SRC = src/main.c src/master.c src/worker.c src/log.c src/config.c src/config_value.c src/config_schema.c src/config_dump.c \
 	src/config_mime.c src/config_check.c src/sites.c \
-	src/coro.c src/timer.c src/netpoll.c src/conn.c src/http.c \
+	src/coro.c src/timer.c src/netpoll.c src/conn.c src/http.c src/http_scan.c \
 	src/date.c src/mime.c src/static.c src/path.c src/route.c src/filecache.c \
 	src/autoindex.c src/proxy.c src/upstream.c src/notify.c src/accesslog.c \
 	src/metrics.c
@@ -129,7 +129,7 @@ bench-count: src/garcom bench/floor
 FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR = tests/fuzz/build
-FUZZ_TARGETS = request conditional proxy config sites
+FUZZ_TARGETS = request conditional proxy config sites scan
 FUZZ_BIN = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -g -O1 -fno-omit-frame-pointer \

@@ -27,6 +27,7 @@
 #              format to a file; nginx's combined to a file): the extra cost
 #
 # Knobs (environment): N=1000 (requests in the short run), ROWS, FILE_SIZE,
+# ONLY (e.g. "garcom": count only these servers; the others' columns stay empty),
 # GARCOM=src/garcom, NGINX_BIN=nginx, FLOOR=bench/floor,
 # OUT=bench/out (emptied at the start; keeps the callgrind profiles, the
 # strace summaries, the configurations and the servers' logs).
@@ -46,6 +47,7 @@ set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 N=${N:-1000}
+ONLY=${ONLY:-}
 ROWS=${ROWS:-keepalive close proxy accesslog}
 FILE_SIZE=${FILE_SIZE:-1024}
 GARCOM=${GARCOM:-$top/src/garcom}
@@ -311,6 +313,11 @@ row_args() { # row: sets SERVERS VARIANT MODE URLPATH
 	proxy) SERVERS="garcom nginx"; VARIANT=plain; MODE=keepalive; URLPATH=/p/small.html ;;
 	accesslog) SERVERS="garcom nginx"; VARIANT=log; MODE=keepalive; URLPATH=/small.html ;;
 	esac
+	if [ -n "$ONLY" ]; then # keep the servers ONLY names
+		local s kept=""
+		for s in $SERVERS; do case " $ONLY " in *" $s "*) kept="$kept $s" ;; esac; done
+		SERVERS=${kept# }
+	fi
 }
 
 # ---- the counts ---------------------------------------------------------------

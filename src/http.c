@@ -16,6 +16,7 @@
 #include <llhttp.h>
 
 #include "date.h"
+#include "http_scan.h"
 
 /* The output batch: segments written in order by writev (memory) and
  * sendfile (file ranges), then the replies' release callbacks run. */
@@ -309,6 +310,32 @@ static const llhttp_settings_t parser_settings = {
 	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
+
+static void parse_init(struct parse *ps, llhttp_t *parser, struct http_request *req,
+		       const struct http_limits *lim, const char *base)
+{
+	*ps = (struct parse){ .req = req, .base = base, .uri_limit = lim->uri_size,
+			      .body_limit = lim->body_size };
+	ps->fields = (struct http_fields){ .base = base, .h = req->headers, .n = &req->nheaders,
+					   .max = lim->headers };
+	llhttp_init(parser, HTTP_REQUEST, &parser_settings);
+	parser->data = ps;
+}
+
+size_t http_parse_head(const char *base, size_t pos, size_t end, const struct http_limits *lim,
+		       struct http_request *req)
+{
+	llhttp_t parser;
+	struct parse ps;
+	parse_init(&ps, &parser, req, lim, base);
+	req->buf = base;
+	req->nheaders = 0;
+	if (llhttp_execute(&parser, base + pos, end - pos) != HPE_PAUSED || ps.event != EV_MESSAGE)
+		return 0;
+	size_t head_end = (size_t)(llhttp_get_error_pos(&parser) - base);
+	/* http_serve's measure of a head that arrived whole */
+	return head_end - pos > lim->header_size ? 0 : head_end;
+}
 
 /* ---- output batch ---- */
 
@@ -1041,12 +1068,6 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	struct exchange x;
 	x.ctx = ctx;
 	x.c = c;
-	x.ps = (struct parse){ .req = &x.req, .uri_limit = lim->uri_size,
-			       .body_limit = lim->body_size };
-	x.ps.fields = (struct http_fields){ .h = x.req.headers, .n = &x.req.nheaders,
-					    .max = lim->headers };
-	llhttp_init(&x.parser, HTTP_REQUEST, &parser_settings);
-	x.parser.data = &x.ps;
 	x.out.src = &c->src;
 	x.out.send_timeout_ms = lim->send_timeout_ms;
 	x.out.buf = buf_pool_get(ctx->wbufs);
@@ -1077,7 +1098,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		return HTTP_CLOSE;
 	}
 	x.req.buf = c->rbuf;
-	x.ps.base = x.ps.fields.base = c->rbuf;
+	parse_init(&x.ps, &x.parser, &x.req, lim, c->rbuf);
 	x.st = ST_IDLE;
 	enum http_serve_result result = HTTP_CLOSE;
 	bool answered = false;
@@ -1163,6 +1184,17 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			x.body_done = x.body_started = x.continue_sent = x.head_sent = false;
 			x.body_paused = false;
 			answered = false;
+			/* The common head, whole and body-less, without llhttp. */
+			size_t head_end = http_scan_request(c->rbuf, x.pos, c->rlen, lim, &x.req);
+			if (head_end) {
+				x.pos = (uint32_t)head_end;
+				x.body_done = true;
+				x.st = ST_IDLE;
+				answered = true;
+				if (answer(&x) < 0)
+					break;
+				continue;
+			}
 		}
 		x.ps.event = EV_NONE;
 		llhttp_errno_t err = llhttp_execute(&x.parser, c->rbuf + x.pos, c->rlen - x.pos);

@@ -187,6 +187,13 @@ int http_fields_name_done(struct http_fields *f);
 int http_fields_value(struct http_fields *f, const char *at, size_t len);
 struct http_header *http_fields_value_done(struct http_fields *f);
 
+/* The llhttp path alone, for tests that hold http_scan_request() to it:
+ * parses the request head at base[pos] (up to base[end]) as http_serve()
+ * does. Returns where it ends when it is a whole request without a body
+ * that http_serve() would answer, else 0. */
+size_t http_parse_head(const char *base, size_t pos, size_t end, const struct http_limits *lim,
+		       struct http_request *req);
+
 /* v in decimal at p (at most 20 bytes, no NUL); returns the end. For
  * header and log text: no printf on the hot path. */
 char *http_put_u64(char *p, uint64_t v);

@@ -1,0 +1,201 @@
+/* http_scan: see http_scan.h. One pass over the bytes, a table lookup per
+ * byte; every doubt is a decline, never an error: the llhttp path that
+ * takes over gives the answer (400, 414, 431...) as it always did. */
+#include "http_scan.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+enum {
+	C_TOKEN = 1,  /* tchar (RFC 9110 5.6.2): a header name */
+	C_TARGET = 2, /* pchar, '/' and '?' (RFC 3986): an origin-form target */
+	C_VALUE = 4,  /* a header value's bytes: visible ASCII, space, tab */
+};
+
+/* Deliberately narrower than what llhttp takes: no '#', no obs-text, no
+ * control bytes anywhere. */
+static const uint8_t cls[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	4, 7, 4, 5, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 4, 6, 4, 6,
+	6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 4, 4, 5, 7,
+	5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 4, 5, 4, 7, 0,
+	/* 0x80-0xff: none */
+};
+
+/* Bytes equal a lowercase literal of letters and '-', case aside. |0x20 is
+ * enough: only letters fold onto letters, and only CR (never in a name or
+ * value here) onto '-'. */
+static bool name_is(const unsigned char *s, size_t n, const char *lower, size_t ln)
+{
+	if (n != ln)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] | 0x20) != (unsigned char)lower[i])
+			return false;
+	return true;
+}
+
+#define NAME_IS(s, n, lit) name_is(s, n, lit, sizeof(lit) - 1)
+
+/* The header lines after a start line, up to and including the blank line
+ * that ends the head: what the request and the response scanners share. */
+struct scan_fields {
+	unsigned n;                  /* header lines, in h[] */
+	uint64_t names;              /* http_name_bit() of each */
+	unsigned nhost;
+	struct http_span host;       /* the last Host */
+	enum http_scan_conn conn;
+	int content_length;          /* index of the Content-Length line, -1: none */
+	bool special;                /* Transfer-Encoding, Upgrade, Expect, Proxy-Connection */
+};
+
+/* Returns the end of the head, or NULL to decline: not all here (e),
+ * more than max lines, a byte outside the classes, a second Connection or
+ * Content-Length line, a Connection other than one plain token. */
+static const unsigned char *scan_fields(const unsigned char *b, const unsigned char *p,
+					const unsigned char *e, struct http_header *hs,
+					unsigned max, struct scan_fields *f)
+{
+	f->n = 0;
+	f->names = 0;
+	f->nhost = 0;
+	f->host = (struct http_span){ 0, 0 };
+	f->conn = HTTP_SCAN_CONN_NONE;
+	f->content_length = -1;
+	f->special = false;
+	for (;;) {
+		if (p == e)
+			return NULL; /* not all here, or too long */
+		if (*p == '\r') {
+			if (e - p < 2 || p[1] != '\n')
+				return NULL;
+			return p + 2;
+		}
+		const unsigned char *name = p;
+		while (p < e && (cls[*p] & C_TOKEN))
+			p++;
+		if (p == e || *p != ':' || p == name)
+			return NULL;
+		size_t name_len = (size_t)(p - name);
+		p++;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		const unsigned char *value = p;
+		while (p < e && (cls[*p] & C_VALUE))
+			p++;
+		const unsigned char *value_end = p;
+		if (e - p < 2 || p[0] != '\r' || p[1] != '\n')
+			return NULL;
+		p += 2;
+		const unsigned char *line_end = value_end;
+		while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+			value_end--;
+		if (f->n == max)
+			return NULL;
+		struct http_header *h = &hs[f->n++];
+		h->name = (struct http_span){ (uint32_t)(name - b), (uint32_t)name_len };
+		h->value = (struct http_span){ (uint32_t)(value - b), (uint32_t)(value_end - value) };
+		f->names |= http_name_bit((const char *)name, name_len);
+
+		/* The names llhttp gives meaning to. */
+		switch (name_len) {
+		case 4:
+			if (NAME_IS(name, name_len, "host")) {
+				f->nhost++;
+				f->host = h->value;
+			}
+			break;
+		case 6:
+			f->special |= NAME_IS(name, name_len, "expect");
+			break;
+		case 7:
+			f->special |= NAME_IS(name, name_len, "upgrade");
+			break;
+		case 10:
+			if (NAME_IS(name, name_len, "connection")) {
+				/* llhttp reads "close\t" as no token at all */
+				if (f->conn != HTTP_SCAN_CONN_NONE || line_end != value_end)
+					return NULL;
+				size_t vn = (size_t)(value_end - value);
+				if (NAME_IS(value, vn, "close"))
+					f->conn = HTTP_SCAN_CONN_CLOSE;
+				else if (NAME_IS(value, vn, "keep-alive"))
+					f->conn = HTTP_SCAN_CONN_KEEP_ALIVE;
+				else
+					return NULL;
+			}
+			break;
+		case 14:
+			if (NAME_IS(name, name_len, "content-length")) {
+				if (f->content_length >= 0)
+					return NULL;
+				f->content_length = (int)f->n - 1;
+			}
+			break;
+		case 16:
+			f->special |= NAME_IS(name, name_len, "proxy-connection");
+			break;
+		case 17:
+			f->special |= NAME_IS(name, name_len, "transfer-encoding");
+			break;
+		}
+	}
+}
+
+size_t http_scan_request(const char *base, size_t pos, size_t end,
+			 const struct http_limits *lim, struct http_request *req)
+{
+	const unsigned char *b = (const unsigned char *)base, *s = b + pos, *p = s;
+	/* A head longer than header_size is the llhttp path's 431. */
+	size_t len = end - pos;
+	const unsigned char *e = s + (len < lim->header_size ? len : lim->header_size);
+
+	if (e - p >= 4 && memcmp(p, "GET ", 4) == 0) {
+		req->method = HTTP_GET;
+		p += 4;
+	} else if (e - p >= 5 && memcmp(p, "HEAD ", 5) == 0) {
+		req->method = HTTP_HEAD;
+		p += 5;
+	} else {
+		return 0;
+	}
+
+	const unsigned char *target = p;
+	if (p == e || *p != '/')
+		return 0;
+	while (p < e && (cls[*p] & C_TARGET))
+		p++;
+	if ((size_t)(p - target) > lim->uri_size)
+		return 0;
+	if (e - p < 11 || memcmp(p, " HTTP/1.", 8) != 0 || (p[8] != '0' && p[8] != '1') ||
+	    p[9] != '\r' || p[10] != '\n')
+		return 0;
+	req->target = (struct http_span){ (uint32_t)(target - b), (uint32_t)(p - target) };
+	req->major = 1;
+	req->minor = (uint8_t)(p[8] - '0');
+	p += 11;
+
+	struct scan_fields f;
+	p = scan_fields(b, p, e, req->headers, lim->headers, &f);
+	/* A body, framing or a protocol switch: llhttp's. One Host exactly
+	 * in HTTP/1.1, at most one in 1.0, else the llhttp path's 400. */
+	if (!p || f.content_length >= 0 || f.special || f.nhost > 1 ||
+	    (req->minor == 1 && f.nhost != 1))
+		return 0;
+
+	req->nheaders = (uint16_t)f.n;
+	req->names = f.names;
+	req->host = f.host;
+	req->keep_alive = req->minor == 1 ? f.conn != HTTP_SCAN_CONN_CLOSE
+					  : f.conn == HTTP_SCAN_CONN_KEEP_ALIVE;
+	req->has_body = req->chunked = req->upgrade = req->expect_continue = false;
+	req->content_length = 0;
+	return (size_t)(p - b);
+}
