@@ -469,7 +469,8 @@ void http_reply_file(struct http_reply *reply, int fd, off_t off, uint64_t len)
 	reply->length = len;
 }
 
-static char *put_str(char *p, const char *s, size_t n)
+/* Inline, so a literal's or the date's copy is a few moves, not a call. */
+static inline __attribute__((always_inline)) char *put_str(char *p, const char *s, size_t n)
 {
 	memcpy(p, s, n);
 	return p + n;
@@ -484,23 +485,26 @@ char *http_put_u64(char *p, uint64_t v)
 				    "25262728293031323334353637383940414243444546474849"
 				    "50515253545556575859606162636465666768697071727374"
 				    "75767778798081828384858687888990919293949596979899";
-	char tmp[20];
-	char *q = tmp + sizeof tmp;
+	/* Count the digits (most numbers here are short: compare, do not
+	 * divide), then write them in place from the right. */
+	unsigned n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+	for (uint64_t t = v / 100000; t; t /= 10)
+		n++;
+	char *q = p + n;
 	while (v >= 100) {
 		q -= 2;
 		memcpy(q, pairs + 2 * (v % 100), 2);
 		v /= 100;
 	}
-	if (v >= 10) {
-		q -= 2;
-		memcpy(q, pairs + 2 * v, 2);
-	} else {
-		*--q = (char)('0' + v);
-	}
-	size_t n = (size_t)(tmp + sizeof tmp - q);
-	memcpy(p, q, n);
+	if (v >= 10)
+		memcpy(q - 2, pairs + 2 * v, 2);
+	else
+		q[-1] = (char)('0' + v);
 	return p + n;
 }
+
+/* No text below is longer: out_reply() sizes its head by it. */
+#define HTTP_STATUS_TEXT_MAX 40
 
 const char *http_status_text(int status)
 {
@@ -562,9 +566,7 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	/* Registered first: it runs even if this reply cannot be queued. */
 	if (r->release)
 		out->rel[out->nrel++] = (typeof(out->rel[0])){ r->release, r->release_arg };
-	const char *text = http_status_text(r->status);
-	size_t tlen = strlen(text);
-	size_t need = 160 + tlen + r->headers_len;
+	size_t need = 160 + HTTP_STATUS_TEXT_MAX + r->headers_len;
 	char *h = http_scratch(out, need);
 	if (!h)
 		return -1;
@@ -572,6 +574,8 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	if (r->status == 200) {
 		p = PUT_LIT(h, "HTTP/1.1 200 OK\r\nServer: garcom\r\nDate: ");
 	} else {
+		const char *text = http_status_text(r->status);
+		size_t tlen = strnlen(text, HTTP_STATUS_TEXT_MAX);
 		p = PUT_LIT(h, "HTTP/1.1 ");
 		p = http_put_u64(p, (uint64_t)r->status);
 		*p++ = ' ';
@@ -648,6 +652,7 @@ struct exchange {
 	struct http_conn *c;
 	llhttp_t parser;
 	struct parse ps;
+	bool parser_ready;   /* parser and ps set up (parse_init) */
 	struct http_request req;
 	enum state st;
 	uint32_t pos, msg_start;
@@ -1098,7 +1103,9 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 		return HTTP_CLOSE;
 	}
 	x.req.buf = c->rbuf;
-	parse_init(&x.ps, &x.parser, &x.req, lim, c->rbuf);
+	/* llhttp is set up when a head first needs it (http_scan declined). */
+	x.parser_ready = false;
+	x.ps.began = false;
 	x.st = ST_IDLE;
 	enum http_serve_result result = HTTP_CLOSE;
 	bool answered = false;
@@ -1195,6 +1202,10 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 					break;
 				continue;
 			}
+		}
+		if (!x.parser_ready) {
+			parse_init(&x.ps, &x.parser, &x.req, lim, c->rbuf);
+			x.parser_ready = true;
 		}
 		x.ps.event = EV_NONE;
 		llhttp_errno_t err = llhttp_execute(&x.parser, c->rbuf + x.pos, c->rlen - x.pos);

@@ -26,6 +26,37 @@ static int hexval(char c)
 
 enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
 {
+	/* The usual target: origin-form with nothing to decode or fold and no
+	 * dot segment ("/" followed by "/" or "."), maybe a query: one pass
+	 * finds that out, and the path is copied as it is. */
+	if (len > 0 && t[0] == '/' && len < PATH_BUF - 1) {
+		static const uint8_t stop[256] = { ['%'] = 1, ['#'] = 1, ['?'] = 1, ['/'] = 2 };
+		size_t i = 0;
+		for (; i < len; i++) {
+			uint8_t k = stop[(unsigned char)t[i]];
+			if (k && (k == 1 || (i + 1 < len && (t[i + 1] == '/' || t[i + 1] == '.'))))
+				break;
+		}
+		if (i == len || t[i] == '?') {
+			out->query = NULL;
+			out->query_len = 0;
+			if (i < len) {
+				const char *q = t + i + 1;
+				const char *frag = memchr(q, '#', len - i - 1);
+				out->query = q;
+				out->query_len = frag ? (size_t)(frag - q) : len - i - 1;
+			}
+			out->trailing_slash = t[i - 1] == '/';
+			size_t n = i - 1 - (i > 1 && out->trailing_slash);
+			memcpy(out->rel, t + 1, n);
+			if (n == 0)
+				out->rel[n++] = '.';
+			out->rel[n] = 0;
+			out->len = n;
+			out->has_dot_segment = false;
+			return PATH_OK;
+		}
+	}
 	const char *end = t + len;
 	const char *frag = memchr(t, '#', len); /* never sent, but never a path */
 	if (frag) {
@@ -59,26 +90,6 @@ enum path_result path_clean(const char *t, size_t len, struct clean_path *out)
 	out->query_len = q ? (size_t)(end - q - 1) : 0;
 	if (q)
 		end = q;
-	/* The usual path has nothing to decode or fold and no dot segment
-	 * ("/" followed by "/" or "."): copied as it is, without the walk. */
-	size_t plen = (size_t)(end - t), scan = 0;
-	if (plen < PATH_BUF - 1) {
-		for (; scan < plen; scan++)
-			if (t[scan] == '%' || (t[scan] == '/' && scan + 1 < plen &&
-					       (t[scan + 1] == '/' || t[scan + 1] == '.')))
-				break;
-	}
-	if (plen > 0 && scan == plen) {
-		out->trailing_slash = t[plen - 1] == '/';
-		size_t n = plen - 1 - (plen > 1 && out->trailing_slash);
-		memcpy(out->rel, t + 1, n);
-		if (n == 0)
-			out->rel[n++] = '.';
-		out->rel[n] = 0;
-		out->len = n;
-		out->has_dot_segment = false;
-		return PATH_OK;
-	}
 decode:;
 	/* Decode into out->rel with a leading '/', then fold segments. */
 	char buf[PATH_BUF];

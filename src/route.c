@@ -312,27 +312,35 @@ route_server(const struct route_addr *ra, const struct http_request *req)
 	return best;
 }
 
-/* Longest matching prefix of the decoded path ("/" + rel); exact ones match
- * the whole path only. -1: none. */
+/* The prefix starts the decoded path "/" + rel (+ "/" if it had one; the
+ * root's rel is "."), or is all of it when exact: compared piece by piece,
+ * without building the path. */
+static bool prefix_matches(const char *prefix, size_t n, bool exact, const struct clean_path *cp)
+{
+	size_t rel_len = cp->len == 1 && cp->rel[0] == '.' ? 0 : cp->len;
+	size_t path_len = 1 + rel_len + (rel_len && cp->trailing_slash);
+	if (exact ? n != path_len : n > path_len)
+		return false;
+	if (n == 0)
+		return true;
+	if (prefix[0] != '/')
+		return false;
+	size_t in_rel = n - 1 < rel_len ? n - 1 : rel_len;
+	if (memcmp(prefix + 1, cp->rel, in_rel) != 0)
+		return false;
+	return n - 1 == in_rel || prefix[n - 1] == '/'; /* else it reaches the final '/' */
+}
+
+/* Longest matching prefix of the decoded path; exact ones match the whole
+ * path only. -1: none. */
 static int route_location(const struct config_server *s, const struct clean_path *cp)
 {
-	char path[PATH_BUF + 2];
-	size_t pl = 0;
-	path[pl++] = '/';
-	if (!(cp->len == 1 && cp->rel[0] == '.')) {
-		memcpy(path + pl, cp->rel, cp->len);
-		pl += cp->len;
-		if (cp->trailing_slash)
-			path[pl++] = '/';
-	}
 	size_t best = 0;
 	int found = -1;
 	for (size_t i = 0; i < s->nlocations; i++) {
 		const struct config_location *loc = &s->locations[i];
 		size_t n = strlen(loc->prefix);
-		bool hit = loc->exact ? (n == pl && memcmp(path, loc->prefix, n) == 0)
-				      : (n <= pl && memcmp(path, loc->prefix, n) == 0);
-		if (hit && n > best) {
+		if (n > best && prefix_matches(loc->prefix, n, loc->exact, cp)) {
 			best = n;
 			found = (int)i;
 		}

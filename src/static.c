@@ -60,7 +60,8 @@ void static_loc_close(struct static_loc *loc)
 
 /* ---- header parsing helpers ---- */
 
-static bool header(const struct http_request *req, const char *name, const char **v, size_t *n)
+static inline __attribute__((always_inline)) bool
+header(const struct http_request *req, const char *name, const char **v, size_t *n)
 {
 	return http_header_get(req, name, v, n);
 }
@@ -101,7 +102,9 @@ static bool etag_list_matches(const char *v, size_t n, const char *etag, size_t 
 	}
 }
 
-static bool header_date(const struct http_request *req, const char *name, time_t *t)
+/* Inline: for the request without the header (most), a bit test. */
+static inline __attribute__((always_inline)) bool
+header_date(const struct http_request *req, const char *name, time_t *t)
 {
 	const char *v;
 	size_t n;
@@ -531,14 +534,18 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 	}
 	}
 
-	/* The type is the file's, also when its .gz or .br is sent. */
-	char type[128];
-	size_t type_len = e->type_len < sizeof type ? e->type_len : sizeof type - 1;
-	memcpy(type, e->type, type_len);
+	/* The type is the file's, also when its .gz or .br is sent: kept
+	 * apart, as choosing a variant may let the file's entry go. */
+	char type_buf[128];
+	const char *type = e->type;
+	size_t type_len = e->type_len < sizeof type_buf ? e->type_len : sizeof type_buf - 1;
 	const char *encoding = NULL;
 	bool vary = false;
-	if (loc->opts.precompressed)
+	if (loc->opts.precompressed) {
+		memcpy(type_buf, e->type, type_len);
+		type = type_buf;
 		e = choose_variant(loc, req, e, &encoding, &vary, now);
+	}
 
 	/* Preconditions, in the order of RFC 9110 13.2.2. */
 	const char *v;

@@ -117,6 +117,22 @@ static void test_path_query_and_trailing_slash(void **state)
 	assert_int_equal(clean("/dir", &cp), PATH_OK);
 	assert_false(cp.trailing_slash);
 	assert_null(cp.query);
+	/* A fragment ends the query; an empty query is still a query. */
+	assert_int_equal(clean("/a?b=1#c?d", &cp), PATH_OK);
+	assert_string_equal(cp.rel, "a");
+	assert_int_equal(cp.query_len, 3);
+	assert_memory_equal(cp.query, "b=1", 3);
+	assert_int_equal(clean("/?", &cp), PATH_OK);
+	assert_string_equal(cp.rel, ".");
+	assert_non_null(cp.query);
+	assert_int_equal(cp.query_len, 0);
+	assert_int_equal(clean("/a#b?c", &cp), PATH_OK);
+	assert_string_equal(cp.rel, "a");
+	assert_null(cp.query);
+	/* The same, absolute-form (the long way). */
+	assert_int_equal(clean("http://h/a?b=1#c?d", &cp), PATH_OK);
+	assert_string_equal(cp.rel, "a");
+	assert_int_equal(cp.query_len, 3);
 }
 
 static void test_path_dotfiles_flagged_but_not_well_known(void **state)
