@@ -129,10 +129,22 @@ unsigned fc_count(const struct file_cache *fc)
 
 static uint32_t hash_key(const struct fc_root *root, const char *rel, size_t len, bool slash)
 {
-	uint32_t h = 2166136261u ^ (uint32_t)(uintptr_t)root ^ (slash ? 0x9e3779b9u : 0);
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)rel[i]) * 16777619u;
-	return h;
+	/* Eight bytes a step (a multiply and a shift each), the tail byte
+	 * by byte: paths are short, and this runs on every request. */
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uint64_t)(uintptr_t)root ^ (slash ? k : 0) ^ len) * k;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, rel + i, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 32;
+	}
+	uint64_t tail = 0;
+	for (; i < len; i++)
+		tail = tail << 8 | (uint8_t)rel[i];
+	h = (h ^ tail) * k;
+	return (uint32_t)(h >> 32);
 }
 
 /* What opening the path finds, before it becomes an item. */

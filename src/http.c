@@ -895,12 +895,30 @@ static void format_ipv4(const uint8_t *a, char *buf)
 	}
 }
 
+/* The last IPv4 peer formatted, per worker: requests come in runs from
+ * one client (keep-alive), and each logged one asks again. */
+static struct {
+	uint8_t addr[4];
+	bool valid;
+	char text[16];
+} last_ipv4;
+
+static void ipv4_text(const uint8_t *a, char *buf)
+{
+	if (!last_ipv4.valid || memcmp(last_ipv4.addr, a, 4) != 0) {
+		format_ipv4(a, last_ipv4.text);
+		memcpy(last_ipv4.addr, a, 4);
+		last_ipv4.valid = true;
+	}
+	memcpy(buf, last_ipv4.text, sizeof last_ipv4.text);
+}
+
 static int peer_text(const struct http_conn *c, char *buf, size_t len)
 {
 	if (len < INET6_ADDRSTRLEN)
 		return -ENOSPC;
 	if (c->peer_family == AF_INET) {
-		format_ipv4(c->peer, buf);
+		ipv4_text(c->peer, buf);
 		return 0;
 	}
 	if (c->peer_family != AF_INET6) {
@@ -910,7 +928,7 @@ static int peer_text(const struct http_conn *c, char *buf, size_t len)
 	struct in6_addr a6;
 	memcpy(&a6, c->peer, 16);
 	if (IN6_IS_ADDR_V4MAPPED(&a6)) { /* an IPv4 client on an IPv6 socket */
-		format_ipv4(a6.s6_addr + 12, buf);
+		ipv4_text(a6.s6_addr + 12, buf);
 		return 0;
 	}
 	return inet_ntop(AF_INET6, &a6, buf, (socklen_t)len) ? 0 : -errno;

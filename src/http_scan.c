@@ -64,11 +64,19 @@ static const unsigned char *skip_run(const unsigned char *p, const unsigned char
 /* Bytes equal a lowercase literal of letters and '-', case aside. |0x20 is
  * enough: only letters fold onto letters, and only CR (never in a name or
  * value here) onto '-'. */
-static bool name_is(const unsigned char *s, size_t n, const char *lower, size_t ln)
+static inline bool name_is(const unsigned char *s, size_t n, const char *lower, size_t ln)
 {
 	if (n != ln)
 		return false;
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; i + 4 <= n; i += 4) { /* four bytes a compare */
+		uint32_t a, l;
+		memcpy(&a, s + i, 4);
+		memcpy(&l, lower + i, 4);
+		if ((a | 0x20202020u) != l)
+			return false;
+	}
+	for (; i < n; i++)
 		if ((s[i] | 0x20) != (unsigned char)lower[i])
 			return false;
 	return true;

@@ -53,6 +53,40 @@ def test_location_prefix_matches_the_decoded_path(make_garcom):
     assert body(g, "/", "x") == (200, b"default site")
 
 
+def test_longest_prefix_wins_and_exact_matches_only_the_whole_path(make_garcom):
+    g = make_garcom()
+    assets = os.path.join(g.tmp, "assets")
+    os.makedirs(os.path.join(assets, "assets"))
+    with open(os.path.join(assets, "assets", "a.txt"), "w") as f:
+        f.write("asset")
+    g.write("index.html", "default site")
+    with open(g.conf) as f:
+        head = f.read().split("servers = ")[0]
+    with open(g.conf, "w") as f:
+        f.write(head + (
+            'servers = ( { listen = "127.0.0.1:%d"; root = "%s"; locations = (\n'
+            '  { prefix = "/assets/"; root = "%s"; },\n'
+            '  { prefix = "/assets/deep/"; status = true; },\n'
+            '  { prefix = "/m"; exact = true; status = true; } ); } );\n')
+            % (g.port, g.root, assets))
+    g.start()
+
+    def status_page(target):
+        status, b = body(g, target, "x")
+        return status == 200 and b"garcom_" in b
+
+    assert body(g, "/assets/a.txt", "x") == (200, b"asset")
+    assert status_page("/assets/deep/")            # the longer prefix
+    assert status_page("/assets/deep/x?y")
+    assert status_page("/assets/x/../deep/z")      # matched after decoding
+    assert body(g, "/assets/deep", "x")[0] == 404  # shorter than the prefix
+    assert status_page("/m")                       # exact: the whole path
+    assert status_page("/m?q=1")
+    assert not status_page("/m/")
+    assert not status_page("/mm")
+    assert body(g, "/", "x") == (200, b"default site")
+
+
 def test_slow_head_gets_408_after_header_timeout(make_garcom):
     g = make_garcom(extra='timeouts = { header = "300ms"; };')
     g.write("index.html", "x")
