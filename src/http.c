@@ -52,6 +52,7 @@ struct parse {
 	int reject;         /* our own status for a request llhttp let through */
 	struct http_fields fields;
 	bool began; /* a message started (not just blank lines) */
+	bool no_more; /* llhttp takes no further message on this connection */
 	unsigned nhost;
 	bool transfer_encoding;
 	size_t uri_limit;
@@ -295,6 +296,9 @@ static int on_message_complete(llhttp_t *p)
 {
 	P(p)->event = EV_MESSAGE;
 	P(p)->began = false;
+	/* llhttp decides only now, trailers read: a chunked body's trailer
+	 * "Connection: close" makes it refuse any further message (400). */
+	P(p)->no_more = !llhttp_should_keep_alive(p);
 	return HPE_PAUSED;
 }
 
@@ -1123,7 +1127,7 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 	x.req.buf = c->rbuf;
 	/* llhttp is set up when a head first needs it (http_scan declined). */
 	x.parser_ready = false;
-	x.ps.began = false;
+	x.ps.began = x.ps.no_more = false;
 	x.st = ST_IDLE;
 	enum http_serve_result result = HTTP_CLOSE;
 	bool answered = false;
@@ -1209,8 +1213,11 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			x.body_done = x.body_started = x.continue_sent = x.head_sent = false;
 			x.body_paused = false;
 			answered = false;
-			/* The common head, whole and body-less, without llhttp. */
-			size_t head_end = http_scan_request(c->rbuf, x.pos, c->rlen, lim, &x.req);
+			/* The common head, whole and body-less, without llhttp;
+			 * not once llhttp would refuse any next message. */
+			size_t head_end = x.ps.no_more ? 0
+						       : http_scan_request(c->rbuf, x.pos, c->rlen, lim,
+									   &x.req);
 			if (head_end) {
 				x.pos = (uint32_t)head_end;
 				x.body_done = true;

@@ -65,6 +65,19 @@ def test_chunked_request_with_trailers_and_extensions_reaches_the_upstream_decod
     assert not upstream.errors
 
 
+def test_a_trailer_connection_close_refuses_the_next_request(make_garcom, upstream):
+    """A chunked body's trailer can say Connection: close. Strict llhttp
+    then refuses any further message with 400, and the scanner of plain
+    heads must not answer one in its place."""
+    g = app_garcom(make_garcom, upstream)
+    with g.connect() as c:
+        c.send(req("POST", "/api/echo", "Transfer-Encoding: chunked",
+                   body=b"3\r\nabc\r\n0\r\nConnection: close\r\n\r\n") + req("GET", "/api/echo"))
+        assert read_response(c).status == 200
+        assert read_response(c).status == 400
+        assert c.closed_by_peer()
+
+
 def test_request_body_streams_to_the_upstream_before_the_upload_ends(make_garcom, upstream):
     g = app_garcom(make_garcom, upstream, extra=LIMITS)
     n = 4 << 20
