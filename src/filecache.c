@@ -27,6 +27,7 @@ struct item {
 	unsigned refs;
 	bool linked; /* in the table; else freed on the last release */
 	bool slash;
+	struct fc_answer answer;
 	size_t key_len;
 	char key[];
 };
@@ -120,6 +121,11 @@ void fc_release(const struct fc_entry *e)
 	struct item *it = (struct item *)e;
 	if (--it->refs == 0 && !it->linked)
 		item_free(it);
+}
+
+bool fc_sole_holder(const struct fc_entry *e)
+{
+	return ((const struct item *)e)->refs == 1;
 }
 
 unsigned fc_count(const struct file_cache *fc)
@@ -269,8 +275,11 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 			    fc->total_body + (size_t)f->st.st_size <= fc->max_total;
 	}
 	size_t body_len = in_memory ? (size_t)f->st.st_size : 0;
+	/* The answer room: a status line, Server, Date, Content-Length and
+	 * the blank line fit in FC_ANSWER_EXTRA beside the header lines. */
+	size_t answer_room = in_memory ? FC_ANSWER_EXTRA + head_len : 0;
 	size_t sz = sizeof(struct item) + len + 1 + head_len + 1 + etag_len + 1 + type_len + 1 +
-		    f->name_len + 1 + body_len;
+		    f->name_len + 1 + answer_room + body_len;
 	struct item *it = malloc(sz);
 	if (!it) {
 		if (f->fd >= 0)
@@ -312,9 +321,12 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 		it->e.size = (uint64_t)f->st.st_size;
 		it->e.mtime = f->st.st_mtim.tv_sec;
 		if (in_memory) {
+			p += answer_room;
 			ssize_t r = body_len ? pread(f->fd, p, body_len, 0) : 0;
 			if (r == (ssize_t)body_len) {
 				it->e.body = p;
+				it->answer = (struct fc_answer){ .room = answer_room, .sec = -1 };
+				it->e.answer = &it->answer;
 				fc->total_body += body_len;
 				close(f->fd);
 				f->fd = -1;

@@ -37,6 +37,21 @@ struct fc_entry {
 	size_t type_len;
 	const char *name;   /* the file opened, relative to the root */
 	size_t name_len;
+	/* A body held in memory has room right before it for a whole
+	 * response head, kept by the handler (see struct fc_answer); NULL
+	 * when the body is not in memory. */
+	struct fc_answer *answer;
+};
+
+#define FC_ANSWER_EXTRA 160 /* room beyond the header lines (http_head_200) */
+
+/* The head kept in an entry's room: it ends where the body starts, so head
+ * and body leave as one piece. Only the entry's sole holder may rewrite
+ * it (fc_sole_holder): an answer in flight may point into it. */
+struct fc_answer {
+	size_t room; /* bytes before body */
+	size_t len;  /* the head there now; 0: none */
+	int64_t sec; /* the second its Date says */
 };
 
 struct fc_root {
@@ -62,6 +77,8 @@ void fc_set_type_fn(struct file_cache *fc, fc_type_fn fn);
 const struct fc_entry *fc_get(struct file_cache *fc, const struct fc_root *root,
 			      const char *rel, size_t len, bool slash, uint64_t now_ms);
 void fc_release(const struct fc_entry *e);
+/* No one but the caller holds the entry (its one fc_get()). */
+bool fc_sole_holder(const struct fc_entry *e);
 
 /* For tests and metrics. */
 unsigned fc_count(const struct file_cache *fc);

@@ -352,6 +352,11 @@ char *http_scratch(struct http_out *out, size_t n)
 	return p;
 }
 
+int64_t http_out_wall_sec(const struct http_out *out)
+{
+	return netpoll_wall_sec(out->src->np);
+}
+
 uint64_t http_out_now(const struct http_out *out)
 {
 	return netpoll_now(out->src->np);
@@ -563,6 +568,37 @@ void http_reply_error(struct http_reply *reply, int status)
 	http_reply_mem(reply, bodies[status], lens[status]);
 }
 
+/* Status line, Server and Date: every head's start. */
+static char *put_head_start(char *p, int status, int64_t now_sec)
+{
+	if (status == 200) {
+		p = PUT_LIT(p, "HTTP/1.1 200 OK\r\nServer: garcom\r\nDate: ");
+	} else {
+		const char *text = http_status_text(status);
+		p = PUT_LIT(p, "HTTP/1.1 ");
+		p = http_put_u64(p, (uint64_t)status);
+		*p++ = ' ';
+		p = put_str(p, text, strnlen(text, HTTP_STATUS_TEXT_MAX));
+		p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
+	}
+	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
+	return PUT_LIT(p, "\r\n");
+}
+
+size_t http_head_200(char *buf, size_t cap, int64_t now_sec, uint64_t length,
+		     const char *headers, size_t headers_len)
+{
+	if (cap < 110 + headers_len)
+		return 0;
+	char *p = put_head_start(buf, 200, now_sec);
+	p = PUT_LIT(p, "Content-Length: ");
+	p = http_put_u64(p, length);
+	p = PUT_LIT(p, "\r\n");
+	p = put_str(p, headers, headers_len);
+	p = PUT_LIT(p, "\r\n");
+	return (size_t)(p - buf);
+}
+
 /* Queue status line, common headers, the handler's headers and the body. */
 static int out_reply(struct http_out *out, const struct http_reply *r, bool keep_alive,
 		     bool http10, int64_t now_sec)
@@ -570,36 +606,30 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	/* Registered first: it runs even if this reply cannot be queued. */
 	if (r->release)
 		out->rel[out->nrel++] = (typeof(out->rel[0])){ r->release, r->release_arg };
+	if (r->whole_head && keep_alive && !http10) {
+		out_push(out, &(struct out_seg){ .mem = r->whole_head, .fd = -1,
+						 .len = r->whole_head_len });
+		goto body;
+	}
 	size_t need = 160 + HTTP_STATUS_TEXT_MAX + r->headers_len;
 	char *h = http_scratch(out, need);
 	if (!h)
 		return -1;
-	char *p;
-	if (r->status == 200) {
-		p = PUT_LIT(h, "HTTP/1.1 200 OK\r\nServer: garcom\r\nDate: ");
-	} else {
-		const char *text = http_status_text(r->status);
-		size_t tlen = strnlen(text, HTTP_STATUS_TEXT_MAX);
-		p = PUT_LIT(h, "HTTP/1.1 ");
-		p = http_put_u64(p, (uint64_t)r->status);
-		*p++ = ' ';
-		p = put_str(p, text, tlen);
-		p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
-	}
-	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
+	char *p = put_head_start(h, r->status, now_sec);
 	if (r->status != 304 && r->status != 204 && r->status >= 200) {
-		p = PUT_LIT(p, "\r\nContent-Length: ");
+		p = PUT_LIT(p, "Content-Length: ");
 		p = http_put_u64(p, r->length);
+		p = PUT_LIT(p, "\r\n");
 	}
 	if (!keep_alive)
-		p = PUT_LIT(p, "\r\nConnection: close");
+		p = PUT_LIT(p, "Connection: close\r\n");
 	else if (http10)
-		p = PUT_LIT(p, "\r\nConnection: keep-alive");
-	p = PUT_LIT(p, "\r\n");
+		p = PUT_LIT(p, "Connection: keep-alive\r\n");
 	p = put_str(p, r->headers, r->headers_len);
 	p = PUT_LIT(p, "\r\n");
 	out->used -= need - (size_t)(p - h); /* give back what we did not use */
 	out_push(out, &(struct out_seg){ .mem = h, .fd = -1, .len = (size_t)(p - h) });
+body:
 	if (r->no_body)
 		return 0;
 	for (unsigned i = 0; i < r->nparts && i < HTTP_MAX_PARTS; i++) {
@@ -778,17 +808,6 @@ bool http_body_expected(const struct http_out *out)
 }
 
 /* Status line and the headers every response has. */
-static char *put_head_start(char *p, int status, int64_t now_sec)
-{
-	const char *text = http_status_text(status);
-	p = PUT_LIT(p, "HTTP/1.1 ");
-	p = http_put_u64(p, (uint64_t)status);
-	*p++ = ' ';
-	p = put_str(p, text, strlen(text));
-	p = PUT_LIT(p, "\r\nServer: garcom\r\nDate: ");
-	p = put_str(p, date_cached(now_sec), HTTP_DATE_LEN);
-	return PUT_LIT(p, "\r\n");
-}
 
 int http_send_interim(struct http_out *out, int status, const char *headers, size_t len)
 {

@@ -77,7 +77,19 @@ struct http_reply {
 	void (*release)(void *arg);    /* after the batch is written, or dropped */
 	void *release_arg;
 	bool no_body;        /* HEAD, 304: headers only, Content-Length kept */
+	/* Optional, for a 200: the whole head http_head_200() makes of the
+	 * above, kept by the handler. Sent as it is when the connection stays
+	 * open under HTTP/1.1 (else the head is built as usual). */
+	const char *whole_head;
+	size_t whole_head_len;
 };
+
+/* The head of a 200 kept alive under HTTP/1.1, as the reply above would
+ * get: status line, Server, Date (now_sec), Content-Length, `headers`, the
+ * blank line. Written to buf if it fits in cap (110 bytes beyond headers
+ * always do); returns its length, or 0. */
+size_t http_head_200(char *buf, size_t cap, int64_t now_sec, uint64_t length,
+		     const char *headers, size_t headers_len);
 
 /* One-part bodies. */
 void http_reply_mem(struct http_reply *reply, const void *mem, uint64_t len);
@@ -168,6 +180,8 @@ size_t http_scratch_room(const struct http_out *out);
 char *http_scratch_put(struct http_out *out, const char *s, size_t n);
 /* The worker's clock (ms), as the netpoller last read it. */
 uint64_t http_out_now(const struct http_out *out);
+/* The wall clock's second the Date header of this turn's answers says. */
+int64_t http_out_wall_sec(const struct http_out *out);
 
 /* Header lines gathered from llhttp's span callbacks as offsets into the
  * buffer being parsed: the request parser here and the proxy's response

@@ -254,6 +254,31 @@ static struct http_part body_part(const struct fc_entry *e, uint64_t off, uint64
 }
 
 /* The reply's body is bytes off..off+len of e, which it holds until sent. */
+/* A plain 200 of a file held in memory: its whole head is kept in the
+ * entry, right before the body (one piece to write), and rebuilt when the
+ * second changes - by the entry's sole holder only, as an answer still
+ * being written may point into it. */
+static void whole_answer(struct http_reply *reply, const struct fc_entry *e,
+			 struct http_out *out)
+{
+	struct fc_answer *a = e->answer;
+	int64_t now = http_out_wall_sec(out);
+	if (a->sec != now) {
+		if (!fc_sole_holder(e))
+			return;
+		char head[FC_ANSWER_EXTRA + 640];
+		size_t n = http_head_200(head, a->room < sizeof head ? a->room : sizeof head, now,
+					 e->size, e->head, e->head_len);
+		a->sec = n ? now : -1;
+		a->len = n;
+		memcpy((char *)e->body - n, head, n);
+		if (!n)
+			return;
+	}
+	reply->whole_head = e->body - a->len;
+	reply->whole_head_len = a->len;
+}
+
 static void reply_body(struct http_reply *reply, const struct fc_entry *e, uint64_t off,
 		       uint64_t len)
 {
@@ -598,6 +623,8 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 	}
 	*reply = (struct http_reply){ .status = status, .headers = h, .headers_len = hn,
 				      .release = release_entry, .release_arg = (void *)e };
+	if (h == e->head && e->answer)
+		whole_answer(reply, e, out);
 	if (status == 304) {
 		reply->no_body = true;
 		return 0;

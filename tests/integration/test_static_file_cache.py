@@ -150,3 +150,33 @@ def test_tiny_cache_still_serves_every_file_right(make_garcom):
             for i in range(10):
                 c.send(get(b"/f%d.txt" % i))
                 assert c.response()[::2] == (200, b"file %d" % i)
+
+
+def test_a_kept_whole_head_says_what_a_built_one_says(make_garcom):
+    """A small file's 200 kept alive under HTTP/1.1 leaves with a head kept
+    whole in the cache entry, rebuilt when the second changes; closing or
+    HTTP/1.0 answers build theirs. They must agree, Date included."""
+    from email.utils import parsedate_to_datetime
+    g = make_garcom()
+    g.write("k.txt", "kept")
+    g.start()
+    req = b"GET /k.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+    with g.connect() as c:
+        c.send(req * 3)  # pipelined: three answers in one batch
+        kept = [c.response() for _ in range(3)]
+        built = g.request(b"GET /k.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        old = g.request(b"GET /k.txt HTTP/1.0\r\n\r\n")
+        for status, headers, body in kept + [built, old]:
+            assert (status, body) == (200, b"kept")
+            assert abs(parsedate_to_datetime(headers["date"]).timestamp() - time.time()) < 2
+        same = {k: v for k, v in kept[0][1].items() if k != "date"}
+        for _, headers, _ in kept[1:] + [built, old]:
+            assert {k: v for k, v in headers.items() if k not in ("date", "connection")} == same
+        assert "connection" not in same and built[1]["connection"] == "close"
+        # A new second: the kept head is rebuilt with the new Date.
+        first = parsedate_to_datetime(kept[0][1]["date"]).timestamp()
+        time.sleep(1.2)
+        c.send(req)
+        status, headers, body = c.response()
+        assert (status, body) == (200, b"kept")
+        assert parsedate_to_datetime(headers["date"]).timestamp() > first
