@@ -35,7 +35,9 @@
 #
 # Per run: req/s, p50 and p99 latency (wrk --latency), the server's CPU time
 # (utime + stime of its processes from /proc/PID/stat, over the run) per
-# request in µs, and its PSS (master + workers, smaps_rollup) after the run.
+# request in µs, its PSS (master + workers, smaps_rollup) after the run, and
+# how busy wrk's CPU was (/proc/stat, interrupts included): near 100%, req/s
+# is the client's ceiling and CPU µs/req is what tells the servers apart.
 #
 # After the scenarios, with the same servers still running: memory per idle
 # keep-alive connection (bench/idle_memory.py holds IDLE_CONNS connections
@@ -406,6 +408,9 @@ pss_kib() { # master pid
 }
 # user + nice + system ticks of the server's CPU, all processes together.
 cpu_busy() { awk -v c="cpu$SERVER_CPU" '$1 == c { print $2 + $3 + $4 }' /proc/stat; }
+# "busy total" ticks of wrk's CPU: busy counts interrupts too (the kernel's
+# loopback receive work runs there in softirq).
+client_ticks() { awk -v c="cpu$CLIENT_CPU" '$1 == c { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
 # url_of name [scenario]: what each scenario fetches.
 url_of() {
@@ -446,7 +451,7 @@ run_wrk() {
 	fi
 	[ "$scen" = close ] && hdr=(-H 'Connection: close')
 	kids_before=$(children "$pid")
-	local t0 b0; t0=$(cpu_ticks "$pid"); b0=$(cpu_busy)
+	local t0 b0 c0; t0=$(cpu_ticks "$pid"); b0=$(cpu_busy); c0=$(client_ticks)
 	loglines=$(( $(wc -l <"$(log_of "$name")" 2>/dev/null || echo 0) + 1 ))
 	# The proxy scenario's upstream: its CPU time (shown, not counted) and log.
 	local upid='' u0=0 ulines=1 ukids_before='' a0='' a1=''
@@ -465,7 +470,9 @@ run_wrk() {
 	WRK_PID=
 	[ $rc = 0 ] || { echo "bench: wrk exited $rc against $name:" >&2; cat "$out" >&2; }
 	kids_after=$(children "$pid")
-	local t1 b1; t1=$(cpu_ticks "$pid"); b1=$(cpu_busy)
+	local t1 b1 c1; t1=$(cpu_ticks "$pid"); b1=$(cpu_busy); c1=$(client_ticks)
+	# How busy wrk's CPU was: near 100%, the client is the ceiling of req/s.
+	echo "$c0 $c1" | awk '{ t = $4 - $2; if (t > 0) printf "%.0f\n", 100 * ($3 - $1) / t; else print "nan" }' >"$out.client"
 	echo $(( t1 - t0 )) >"$out.cpu"
 	pss_kib "$pid" >"$out.pss"
 	if [ -n "$upid" ]; then
@@ -507,9 +514,10 @@ run_wrk() {
 }
 
 # parse outfile [scenario] ->
-#   "rps p50_ms p99_ms errors requests server_cpu_s others_cpu_s pss_kib"
+#   "rps p50_ms p99_ms errors requests server_cpu_s others_cpu_s pss_kib client_busy_pct"
 parse_wrk() {
 	awk -v cpu="$(cat "$1.cpu" 2>/dev/null)" -v hz="$HZ" -v load="$(cat "$1.load" 2>/dev/null)" \
+		-v client="$(cat "$1.client" 2>/dev/null)" \
 		-v pss="$(cat "$1.pss" 2>/dev/null)" \
 		-v non2xx_ok="$([ "${2:-}" = notfound ] && echo 1 || echo 0)" '
 	function ms(v) {
@@ -534,10 +542,11 @@ parse_wrk() {
 		if (reqs == "") reqs = 0
 		if (load == "") load = "nan"
 		if (pss == "") pss = "nan"
-		printf "%s %.3f %.3f %d %d %.2f %s %s\n", rps, p50, p99, err, reqs, cpu / hz, load, pss
+		if (client == "") client = "nan"
+		printf "%s %.3f %.3f %d %d %.2f %s %s %s\n", rps, p50, p99, err, reqs, cpu / hz, load, pss, client
 	}' "$1"
 }
-FAILED_RUN="nan nan nan 0 0 0 nan nan"
+FAILED_RUN="nan nan nan 0 0 0 nan nan nan"
 
 us_per_req() { # requests cpu_s -> server CPU µs per request
 	awk -v n="$1" -v c="$2" 'BEGIN { if (n + 0 > 0 && c + 0 > 0) printf "%.2f", c * 1e6 / n; else print "nan" }'
@@ -602,8 +611,8 @@ for scen in $SCENARIOS; do
 			set -- ${RES["$scen $name $r"]}
 			up=
 			[ "$scen" = proxy ] && up="  upstream CPU $(cat "$out.upcpu" 2>/dev/null || echo nan)s, conns opened $(cat "$out.upconns" 2>/dev/null || echo nan)"
-			printf 'round %d %-9s %-6s  %10s req/s  p50 %7s ms  p99 %8s ms  errors %s  server CPU %ss (%s µs/req)  others on CPU %s %ss%s\n' \
-				"$r" "$scen" "$name" "$1" "$2" "$3" "$4" "$6" "$(us_per_req "$5" "$6")" "$SERVER_CPU" "$7" "$up" >&2
+			printf 'round %d %-9s %-6s  %10s req/s  p50 %7s ms  p99 %8s ms  errors %s  server CPU %ss (%s µs/req)  others on CPU %s %ss  wrk CPU busy %s%%%s\n' \
+				"$r" "$scen" "$name" "$1" "$2" "$3" "$4" "$6" "$(us_per_req "$5" "$6")" "$SERVER_CPU" "$7" "$9" "$up" >&2
 		done
 	done
 done
@@ -708,13 +717,13 @@ med_cpu_us() { # scen name
 
 echo "## Per round"
 echo
-echo "| scenario | server | round | req/s | p50 (ms) | p99 (ms) | errors | requests | server CPU (s) | CPU µs/req | PSS (KiB) | others on server CPU (s) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | server | round | req/s | p50 (ms) | p99 (ms) | errors | requests | server CPU (s) | CPU µs/req | PSS (KiB) | others on server CPU (s) | wrk's CPU busy |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for scen in $SCENARIOS; do
 	for name in $(servers_of "$scen"); do
 		for r in $(seq "$ROUNDS"); do
 			set -- ${RES["$scen $name $r"]}
-			echo "| $scen | $name | $r | $1 | $2 | $3 | $4 | $5 | $6 | $(cpu_us_of "$scen" "$name" "$r") | $8 | $7 |"
+			echo "| $scen | $name | $r | $1 | $2 | $3 | $4 | $5 | $6 | $(cpu_us_of "$scen" "$name" "$r") | $8 | $7 | $9% |"
 		done
 	done
 done
@@ -724,8 +733,8 @@ echo
 echo "CPU µs/req: the server's CPU time (master + worker, user + system) per request: less"
 echo "sensitive to other load on the machine than req/s. PSS: master + worker, after the runs."
 echo
-echo "| scenario | server | req/s | vs nginx | p50 (ms) | p99 (ms) | errors | CPU µs/req | CPU vs floor | PSS (KiB) |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| scenario | server | req/s | vs nginx | p50 (ms) | p99 (ms) | errors | CPU µs/req | CPU vs floor | PSS (KiB) | wrk's CPU busy |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 declare -A MED=() CPU=()
 for scen in $SCENARIOS; do
 	for name in $(servers_of "$scen"); do
@@ -737,7 +746,7 @@ for scen in $SCENARIOS; do
 		vsn=; vsf=
 		[ "$name" = nginx ] || vsn=$(ratio "${MED["$scen $name"]}" "${MED["$scen nginx"]}")
 		[ "$name" = floor ] || [ -z "${CPU["$scen floor"]:-}" ] || vsf=$(ratio "${CPU["$scen $name"]}" "${CPU["$scen floor"]}")
-		echo "| $scen | $name | $(num %.0f "${MED["$scen $name"]}") | $vsn | $(num %.2f "$(med_of "$scen" "$name" 2)") | $(num %.2f "$(med_of "$scen" "$name" 3)") | $err | $(num %.2f "${CPU["$scen $name"]}") | $vsf | $(num %.0f "$(med_of "$scen" "$name" 8)") |"
+		echo "| $scen | $name | $(num %.0f "${MED["$scen $name"]}") | $vsn | $(num %.2f "$(med_of "$scen" "$name" 2)") | $(num %.2f "$(med_of "$scen" "$name" 3)") | $err | $(num %.2f "${CPU["$scen $name"]}") | $vsf | $(num %.0f "$(med_of "$scen" "$name" 8)") | $(num %.0f%% "$(med_of "$scen" "$name" 9)") |"
 	done
 done
 echo
