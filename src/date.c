@@ -57,25 +57,72 @@ static int num(const char *s, int n)
 	return v;
 }
 
+static int month_of(const char *s)
+{
+	for (int i = 0; i < 12; i++)
+		if (memcmp(s, months + 3 * i, 3) == 0)
+			return i;
+	return -1;
+}
+
+/* A two-digit year (rfc850-date) is the latest with those digits that is
+ * not more than 50 years ahead (RFC 9110 5.6.7). */
+static int full_year(int yy)
+{
+	struct tm now;
+	time_t t = time(NULL);
+	gmtime_r(&t, &now);
+	int this_year = now.tm_year + 1900;
+	int y = this_year - this_year % 100 + yy;
+	return y > this_year + 50 ? y - 100 : y;
+}
+
 int date_parse(const char *s, size_t len, time_t *out)
 {
-	if (len != HTTP_DATE_LEN || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
-	    s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
-	    memcmp(s + 25, " GMT", 4) != 0)
-		return -1;
-	const char *m = NULL;
-	for (int i = 0; i < 12; i++)
-		if (memcmp(s + 8, months + 3 * i, 3) == 0)
-			m = months + 3 * i;
-	if (!m)
+	int mday, mon, year;
+	const char *hms;
+	if (len == HTTP_DATE_LEN && s[3] == ',') {
+		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+		if (s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+		    memcmp(s + 25, " GMT", 4) != 0)
+			return -1;
+		mday = num(s + 5, 2);
+		mon = month_of(s + 8);
+		year = num(s + 12, 4);
+		hms = s + 17;
+	} else if (len == 24 && s[3] == ' ') {
+		/* asctime-date: "Sun Nov  6 08:49:37 1994" */
+		if (s[7] != ' ' || s[10] != ' ' || s[19] != ' ')
+			return -1;
+		mday = s[8] == ' ' ? num(s + 9, 1) : num(s + 8, 2);
+		mon = month_of(s + 4);
+		year = num(s + 20, 4);
+		hms = s + 11;
+	} else {
+		/* rfc850-date: "Sunday, 06-Nov-94 08:49:37 GMT" */
+		const char *comma = memchr(s, ',', len < 10 ? len : 10);
+		if (!comma || (size_t)(s + len - comma) != 24)
+			return -1;
+		const char *p = comma + 2;
+		if (comma[1] != ' ' || p[2] != '-' || p[6] != '-' || p[9] != ' ' ||
+		    memcmp(p + 18, " GMT", 4) != 0)
+			return -1;
+		mday = num(p, 2);
+		mon = month_of(p + 3);
+		year = num(p + 7, 2);
+		if (year >= 0)
+			year = full_year(year);
+		hms = p + 10;
+	}
+	if (hms[2] != ':' || hms[5] != ':' || mon < 0)
 		return -1;
 	struct tm tm = { 0 };
-	tm.tm_mday = num(s + 5, 2);
-	tm.tm_mon = (int)(m - months) / 3;
-	tm.tm_year = num(s + 12, 4) - 1900;
-	tm.tm_hour = num(s + 17, 2);
-	tm.tm_min = num(s + 20, 2);
-	tm.tm_sec = num(s + 23, 2);
+	tm.tm_mday = mday;
+	tm.tm_mon = mon;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = num(hms, 2);
+	tm.tm_min = num(hms + 3, 2);
+	tm.tm_sec = num(hms + 6, 2);
 	if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_year < 70 || tm.tm_hour < 0 ||
 	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
 		return -1;

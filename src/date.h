@@ -11,7 +11,8 @@
 const char *date_cached(int64_t sec);
 /* Format t into out (HTTP_DATE_LEN + 1 bytes). */
 void date_format(time_t t, char *out);
-/* Parse an IMF-fixdate; returns 0 or -1. */
+/* Parse an HTTP date in any of the three formats a recipient must read
+ * (RFC 9110 5.6.7: IMF-fixdate, rfc850-date, asctime-date); 0 or -1. */
 int date_parse(const char *s, size_t len, time_t *out);
 
 #endif

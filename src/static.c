@@ -591,9 +591,11 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 			status = 304;
 		}
 	}
+	/* These answers, too, depend on the variant Accept-Encoding chose. */
+	const char *vary_line = vary ? "Vary: Accept-Encoding\r\n" : NULL;
 	if (status == 412) {
 		fc_release(e);
-		return error_with(loc, req, 412, reply, out, NULL);
+		return error_with(loc, req, 412, reply, out, vary_line);
 	}
 
 	struct range ranges[MAX_RANGES];
@@ -602,9 +604,9 @@ int static_serve(const struct static_loc *loc, const struct http_request *req,
 	if (status == 200 && header(req, "range", &v, &n) && if_range_holds(req, e))
 		rr = parse_ranges(v, n, e->size, ranges, &nranges);
 	if (rr == RANGE_UNSATISFIABLE) {
-		char line[64];
-		snprintf(line, sizeof line, "Content-Range: bytes */%llu\r\n",
-			 (unsigned long long)e->size);
+		char line[96];
+		snprintf(line, sizeof line, "Content-Range: bytes */%llu\r\n%s",
+			 (unsigned long long)e->size, vary_line ? vary_line : "");
 		fc_release(e);
 		return error_with(loc, req, 416, reply, out, line);
 	}

@@ -152,3 +152,19 @@ def test_the_gz_file_itself_is_served_as_is(make_garcom):
     assert (status, body) == (200, GZ)
     assert "content-encoding" not in h
     assert h["content-type"] in ("application/gzip", "application/x-gzip")
+
+
+def test_416_and_412_of_a_file_with_variants_say_vary(make_garcom):
+    """Which variant's size a 416 states, and which ETag a 412 compared,
+    depends on Accept-Encoding: caches must know (RFC 9110 12.5.5)."""
+    g = site(make_garcom)
+    status, h, _ = fetch(g, b"/style.css", b"gzip", b"Range: bytes=999999-")
+    assert status == 416
+    assert h["content-range"] == "bytes */%d" % len(GZ)
+    assert "accept-encoding" in [v.strip().lower() for v in h["vary"].split(",")]
+    status, h, _ = fetch(g, b"/style.css", b"gzip", b'If-Match: "nope"')
+    assert status == 412
+    assert "accept-encoding" in [v.strip().lower() for v in h["vary"].split(",")]
+    # A file without variants does not vary.
+    status, h, _ = fetch(g, b"/plain.txt", b"gzip", b"Range: bytes=999999-")
+    assert status == 416 and "vary" not in h

@@ -204,6 +204,31 @@ static void test_date_format_and_parse_round_trip(void **state)
 	assert_int_equal(t, 784111777);
 	assert_int_equal(date_parse("Sun, 06 Nov 1994 08:49:37 UTC", 29, &t), -1);
 	assert_int_equal(date_parse("yesterday", 9, &t), -1);
+	/* The two obsolete formats a recipient must still read (RFC 9110
+	 * 5.6.7), for the same instant. */
+	static const char *const same[] = {
+		"Sunday, 06-Nov-94 08:49:37 GMT", /* rfc850-date */
+		"Sun Nov  6 08:49:37 1994",       /* asctime-date */
+	};
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		t = 0;
+		assert_int_equal(date_parse(same[i], strlen(same[i]), &t), 0);
+		assert_int_equal(t, 784111777);
+	}
+	assert_int_equal(date_parse("Sun Nov 16 08:49:37 1994", 24, &t), 0);
+	assert_int_equal(t, 784111777 + 10 * 86400);
+	/* A two-digit year is this century's unless that is more than 50
+	 * years ahead ("94" above is 1994). */
+	assert_int_equal(date_parse("Monday, 01-Jan-01 00:00:00 GMT", 30, &t), 0);
+	assert_int_equal(t, 978307200);
+	static const char *const bad[] = {
+		"Sunday, 06-Nov-94 08:49:37 UTC", "Sunday, 06 Nov 94 08:49:37 GMT",
+		"Sunday, 06-Xyz-94 08:49:37 GMT", "Sun Nov  6 08:49:37 19x4",
+		"Sun Nov  6 08-49-37 1994",       "Sun Nov 36 08:49:37 1994",
+		"Sun, 06 Nov 1994 25:49:37 GMT",  "Sunday 06-Nov-94 08:49:37 GMT",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(date_parse(bad[i], strlen(bad[i]), &t), -1);
 	assert_string_equal(date_cached(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
 	assert_string_equal(date_cached(784111778), "Sun, 06 Nov 1994 08:49:38 GMT");
 }
