@@ -28,6 +28,8 @@
 #
 # Knobs (environment): N=1000 (requests in the short run), ROWS, FILE_SIZE,
 # ONLY (e.g. "garcom": count only these servers; the others' columns stay empty),
+# CG_OPTS (more callgrind options, e.g. --dump-instr=yes for callgrind_annotate
+# per instruction),
 # GARCOM=src/garcom, NGINX_BIN=nginx, FLOOR=bench/floor,
 # OUT=bench/out (emptied at the start; keeps the callgrind profiles, the
 # strace summaries, the configurations and the servers' logs).
@@ -251,8 +253,9 @@ measure() {
 	out=$(out_of "$@")
 	case $tool in
 	callgrind)
+		# shellcheck disable=SC2086 # CG_OPTS: several options, split on purpose
 		valgrind --tool=callgrind --callgrind-out-file="$out" --log-file="$OUT/run.$tag.valgrind" \
-			"${CMD[@]}" </dev/null >"$OUT/run.$tag.stdout" 2>&1 &
+			${CG_OPTS:-} "${CMD[@]}" </dev/null >"$OUT/run.$tag.stdout" 2>&1 &
 		;;
 	strace)
 		strace -f -c -o "$out" "${CMD[@]}" </dev/null >"$OUT/run.$tag.stdout" 2>&1 &
