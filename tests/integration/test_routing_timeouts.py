@@ -6,6 +6,14 @@ import time
 GET = "GET %s HTTP/1.1\r\nHost: %s\r\n\r\n"
 
 
+def set_servers(g, text):
+    """Replace the configuration's servers list with text."""
+    with open(g.conf) as f:
+        head = f.read().split("servers = ")[0]
+    with open(g.conf, "w") as f:
+        f.write(head + text)
+
+
 def two_sites(make_garcom):
     g = make_garcom()
     other = os.path.join(g.tmp, "other")
@@ -19,16 +27,13 @@ def two_sites(make_garcom):
     g.write("index.html", "default site")
     g.write("assets/index.html", "not from the location root")
     # Three servers on one address.
-    with open(g.conf) as f:
-        head = f.read().split("servers = ")[0]
-    with open(g.conf, "w") as f:
-        f.write(head + (
-            'servers = (\n'
-            '  { listen = "127.0.0.1:%d"; root = "%s";\n'
-            '    locations = ( { prefix = "/assets/"; root = "%s"; } ); },\n'
-            '  { listen = "127.0.0.1:%d"; server_names = [ "*.example.com" ]; root = "%s"; },\n'
-            '  { listen = "127.0.0.1:%d"; server_names = [ "www.example.com" ]; root = "%s"; }\n'
-            ');\n') % (g.port, g.root, assets, g.port, other, g.port, g.root))
+    set_servers(g, (
+        'servers = (\n'
+        '  { listen = "127.0.0.1:%d"; root = "%s";\n'
+        '    locations = ( { prefix = "/assets/"; root = "%s"; } ); },\n'
+        '  { listen = "127.0.0.1:%d"; server_names = [ "*.example.com" ]; root = "%s"; },\n'
+        '  { listen = "127.0.0.1:%d"; server_names = [ "www.example.com" ]; root = "%s"; }\n'
+        ');\n') % (g.port, g.root, assets, g.port, other, g.port, g.root))
     return g
 
 
@@ -60,15 +65,12 @@ def test_longest_prefix_wins_and_exact_matches_only_the_whole_path(make_garcom):
     with open(os.path.join(assets, "assets", "a.txt"), "w") as f:
         f.write("asset")
     g.write("index.html", "default site")
-    with open(g.conf) as f:
-        head = f.read().split("servers = ")[0]
-    with open(g.conf, "w") as f:
-        f.write(head + (
-            'servers = ( { listen = "127.0.0.1:%d"; root = "%s"; locations = (\n'
-            '  { prefix = "/assets/"; root = "%s"; },\n'
-            '  { prefix = "/assets/deep/"; status = true; },\n'
-            '  { prefix = "/m"; exact = true; status = true; } ); } );\n')
-            % (g.port, g.root, assets))
+    set_servers(g, (
+        'servers = ( { listen = "127.0.0.1:%d"; root = "%s"; locations = (\n'
+        '  { prefix = "/assets/"; root = "%s"; },\n'
+        '  { prefix = "/assets/deep/"; status = true; },\n'
+        '  { prefix = "/m"; exact = true; status = true; } ); } );\n')
+        % (g.port, g.root, assets))
     g.start()
 
     def status_page(target):
