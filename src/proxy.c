@@ -17,6 +17,7 @@
 #include <llhttp.h>
 
 #include "conn.h"
+#include "http_scan.h"
 #include "log.h"
 
 /* Equal to a literal of lower-case letters and '-', case-insensitively. The
@@ -611,6 +612,68 @@ static enum outcome tunnel(struct attempt *a, const char *early, size_t early_le
 	return CUT; /* the tunnel's end closes both connections */
 }
 
+/* The final response head to the client, framed as its body will be. */
+static enum outcome relay_final_head(struct attempt *a, const struct resp *r)
+{
+	enum http_framing fr;
+	bool no_body = r->head_req || r->status == 204 || r->status == 304;
+	if (no_body)
+		fr = HTTP_FRAME_NONE;
+	else if (!r->chunked && r->has_length)
+		fr = HTTP_FRAME_LENGTH;
+	else
+		fr = HTTP_FRAME_UNKNOWN;
+	char *h;
+	size_t hl;
+	if (relay_headers(a->out, r, no_body, false, &h, &hl) < 0)
+		return FAIL_502;
+	if (http_send_head(a->out, r->status, h, hl, fr, r->length) < 0)
+		return CLIENT_GONE;
+	a->answered = true;
+	return OK;
+}
+
+/* The rest of relay() for a head http_scan_response() took (its header
+ * lines already in r->h): the head, then exactly Content-Length body
+ * bytes counted down, without llhttp. The connection is kept exactly when
+ * the llhttp path would keep it: the body ended with the bytes read, and
+ * llhttp_should_keep_alive() (sr->keep_alive). */
+static enum outcome relay_scanned(struct attempt *a, struct resp *r,
+				  const struct http_response *sr, size_t pos, size_t len)
+{
+	r->status = sr->status;
+	r->n = sr->nheaders;
+	r->has_length = sr->has_length;
+	r->length = sr->content_length;
+	enum outcome o = relay_final_head(a, r);
+	if (o != OK)
+		return o;
+	uint64_t left = r->head_req || r->status == 204 || r->status == 304 ? 0 : r->length;
+	struct upstream_conn *uc = a->uc;
+	unsigned timeout = a->pl->up->cfg->read_timeout_ms;
+	for (;;) {
+		size_t take = len - pos < left ? len - pos : (size_t)left;
+		if (take && http_send_body(a->out, a->buf + pos, take) < 0)
+			return CLIENT_GONE;
+		pos += take;
+		left -= take;
+		if (!left)
+			break;
+		/* A short body, then the close, an error or silence: cut. */
+		ssize_t n = conn_read(&uc->src, a->buf, a->cap, conn_deadline(&uc->src, timeout));
+		if (n <= 0)
+			return CUT;
+		pos = 0;
+		len = (size_t)n;
+	}
+	if (http_send_end(a->out) < 0)
+		return CLIENT_GONE;
+	/* Bytes beyond the body: not the next response's, and never kept. */
+	upstream_release(uc, pos == len && sr->keep_alive);
+	a->uc = NULL;
+	return OK;
+}
+
 /* Read and relay the response. */
 static enum outcome relay(struct attempt *a)
 {
@@ -636,6 +699,7 @@ static enum outcome relay(struct attempt *a)
 	size_t len = 0, pos = 0;
 	bool got_any = false, head_relayed = false, eof = false;
 	bool paused = false; /* llhttp stopped early: run it again, even on no bytes */
+	bool fed = false;    /* llhttp has seen bytes: no scanning any more */
 
 	for (;;) {
 		if (pos == len && !eof && !paused) {
@@ -667,6 +731,15 @@ static enum outcome relay(struct attempt *a)
 			got_any = true;
 			len += (size_t)n;
 			continue;
+		}
+		if (!fed) {
+			/* The first bytes: most heads are whole and plain. */
+			fed = true;
+			struct http_response sr;
+			size_t end = http_scan_response(a->buf, 0, len, r.head_req, r.h,
+							HTTP_MAX_HEADERS, &sr);
+			if (end)
+				return relay_scanned(a, &r, &sr, end, len);
 		}
 		r.event = R_NONE;
 		llhttp_errno_t err = llhttp_execute(&parser, a->buf + pos, len - pos);
@@ -713,24 +786,10 @@ static enum outcome relay(struct attempt *a)
 			return tunnel(a, a->buf + pos, len - pos);
 		}
 		if (r.head_done && !head_relayed && r.status >= 200) {
-			enum http_framing fr;
-			uint64_t cl = r.length;
-			bool no_body = a->req->method == HTTP_HEAD || r.status == 204 ||
-				       r.status == 304;
-			if (no_body)
-				fr = HTTP_FRAME_NONE;
-			else if (!r.chunked && r.has_length)
-				fr = HTTP_FRAME_LENGTH;
-			else
-				fr = HTTP_FRAME_UNKNOWN;
-			char *h;
-			size_t hl;
-			if (relay_headers(out, &r, no_body, false, &h, &hl) < 0)
-				return FAIL_502;
-			if (http_send_head(out, r.status, h, hl, fr, cl) < 0)
-				return CLIENT_GONE;
+			enum outcome o = relay_final_head(a, &r);
+			if (o != OK)
+				return o;
 			head_relayed = true;
-			a->answered = true;
 		}
 		if (r.event == R_BODY) {
 			/* Content before a final head: a 1xx that llhttp reads
