@@ -447,6 +447,48 @@ static const llhttp_settings_t resp_settings = {
 	.on_message_complete = r_done,
 };
 
+static void resp_init(struct resp *r, const char *base, bool head_req)
+{
+	/* Field by field: the header table (1.6 KiB) needs no zeroing. */
+	r->base = base;
+	r->head_req = head_req;
+	r->head_done = r->overflow = r->chunked = r->has_length = false;
+	r->event = R_NONE;
+	r->status = 0;
+	r->n = 0;
+	r->length = 0;
+	r->body_at = NULL;
+	r->body_len = 0;
+	r->fields = (struct http_fields){ .base = base, .h = r->h, .n = &r->n,
+					  .max = HTTP_MAX_HEADERS };
+}
+
+bool proxy_parse_response_head(const char *base, size_t pos, size_t end, bool head_req,
+			       struct http_header *h, struct http_response *resp)
+{
+	struct resp r;
+	resp_init(&r, base, head_req);
+	llhttp_t parser;
+	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
+	parser.data = &r;
+	llhttp_errno_t err = llhttp_execute(&parser, base + pos, end - pos);
+	/* The head ends at end: llhttp waits for the body there, or stopped
+	 * at the end of a message without one; relay() takes it as final. */
+	bool at_end = (err == HPE_OK && r.event == R_NONE) ||
+		      (err == HPE_PAUSED && r.event == R_DONE &&
+		       llhttp_get_error_pos(&parser) == base + end);
+	if (!at_end || !r.head_done || r.status < 200 || r.chunked)
+		return false;
+	memcpy(h, r.h, r.n * sizeof *h);
+	resp->status = r.status;
+	resp->minor = parser.http_major == 1 ? parser.http_minor : 0xff;
+	resp->nheaders = r.n;
+	resp->has_length = r.has_length;
+	resp->content_length = r.length;
+	resp->keep_alive = llhttp_should_keep_alive(&parser);
+	return true;
+}
+
 static bool resp_has(const struct resp *r, const char *name)
 {
 	for (unsigned i = 0; i < r->n; i++)
@@ -680,19 +722,8 @@ static enum outcome relay(struct attempt *a)
 	const struct config_upstream *uc_cfg = a->pl->up->cfg;
 	struct upstream_conn *uc = a->uc;
 	struct http_out *out = a->out;
-	/* Field by field: the header table (1.6 KiB) needs no zeroing. */
 	struct resp r;
-	r.base = a->buf;
-	r.head_req = a->req->method == HTTP_HEAD;
-	r.head_done = r.overflow = r.chunked = r.has_length = false;
-	r.event = R_NONE;
-	r.status = 0;
-	r.n = 0;
-	r.length = 0;
-	r.body_at = NULL;
-	r.body_len = 0;
-	r.fields = (struct http_fields){ .base = a->buf, .h = r.h, .n = &r.n,
-					 .max = HTTP_MAX_HEADERS };
+	resp_init(&r, a->buf, a->req->method == HTTP_HEAD);
 	llhttp_t parser;
 	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
 	parser.data = &r;
