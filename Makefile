@@ -53,7 +53,8 @@ $(B)src/llhttp/%.o: $(LLHTTP_SRC)/%.c config.mk
 
 # ---- tests -------------------------------------------------------------
 T = $(B)tests/unit/
-UNIT = $(T)test_coro $(T)test_timer $(T)test_netpoll $(T)test_config $(T)test_path $(T)test_sites
+UNIT = $(T)test_coro $(T)test_timer $(T)test_netpoll $(T)test_config $(T)test_path $(T)test_sites \
+	$(T)test_scan_response
 CORO_OBJ = $(B)src/coro.o $(B)src/coro_$(ARCH).o
 NET_OBJ = $(B)src/timer.o $(B)src/netpoll.o $(B)src/conn.o $(B)src/log.o $(CORO_OBJ)
 CONFIG_OBJ = $(addprefix $(B)src/,config.o config_value.o config_schema.o config_dump.o \
@@ -65,6 +66,7 @@ $(T)test_netpoll: tests/unit/test_netpoll.c $(NET_OBJ)
 $(T)test_config: tests/unit/test_config.c $(CONFIG_OBJ)
 $(T)test_sites: tests/unit/test_sites.c $(CONFIG_OBJ)
 $(T)test_path: tests/unit/test_path.c $(B)src/path.o $(B)src/date.o $(B)src/mime.o
+$(T)test_scan_response: tests/unit/test_scan_response.c $(B)src/http_scan.o
 $(UNIT):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Isrc -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
