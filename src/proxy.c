@@ -925,12 +925,13 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		if (!s)
 			break; /* all tried or marked down: 502 at once */
 		s->active++;
-		/* The proxy path makes system calls anyway: two clock reads
-		 * (vDSO) time the attempt for the log. */
-		uint64_t t0 = netpoll_clock_us();
+		/* Two clock reads (vDSO) time the attempt, for the access
+		 * log only: none when no line is written. */
+		bool timed = http_logged(out);
+		uint64_t t0 = timed ? netpoll_clock_us() : 0;
 		int r = upstream_connect(up, s, fresh, &a.uc);
 		if (r < 0) {
-			http_set_upstream(out, s->addr->text, netpoll_clock_us() - t0);
+			http_set_upstream(out, s->addr->text, timed ? netpoll_clock_us() - t0 : 0);
 			s->active--;
 			upstream_failed(up, s, http_out_now(out));
 			tried |= 1ull << (upstream_index(up, s) & 63);
@@ -954,7 +955,7 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 			o = send_body(a.uc, req, out, ucfg->send_timeout_ms, &a.body_sent);
 		if (o == OK)
 			o = relay(&a);
-		http_set_upstream(out, s->addr->text, netpoll_clock_us() - t0);
+		http_set_upstream(out, s->addr->text, timed ? netpoll_clock_us() - t0 : 0);
 		s->active--;
 		if (a.uc) {
 			upstream_release(a.uc, false);
