@@ -710,11 +710,17 @@ static enum outcome tunnel(struct attempt *a, const char *early, size_t early_le
 	return CUT; /* the tunnel's end closes both connections */
 }
 
+/* No body, whatever the head says (RFC 9112 6.3). */
+static bool resp_no_body(const struct resp *r)
+{
+	return r->head_req || r->status == 204 || r->status == 304;
+}
+
 /* The final response head to the client, framed as its body will be. */
 static enum outcome relay_final_head(struct attempt *a, const struct resp *r)
 {
 	enum http_framing fr;
-	bool no_body = r->head_req || r->status == 204 || r->status == 304;
+	bool no_body = resp_no_body(r);
 	if (no_body)
 		fr = HTTP_FRAME_NONE;
 	else if (!r->chunked && r->has_length)
@@ -747,7 +753,7 @@ static enum outcome relay_scanned(struct attempt *a, struct resp *r,
 	enum outcome o = relay_final_head(a, r);
 	if (o != OK)
 		return o;
-	uint64_t left = r->head_req || r->status == 204 || r->status == 304 ? 0 : r->length;
+	uint64_t left = resp_no_body(r) ? 0 : r->length;
 	struct upstream_conn *uc = a->uc;
 	unsigned timeout = a->pl->up->cfg->read_timeout_ms;
 	for (;;) {
@@ -785,7 +791,7 @@ static enum outcome relay(struct attempt *a)
 	size_t len = 0, pos = 0;
 	bool got_any = false, head_relayed = false, eof = false;
 	bool paused = false; /* llhttp stopped early: run it again, even on no bytes */
-	bool fed = false;    /* llhttp has seen bytes: no scanning any more */
+	bool fed = false;    /* the scanner had its one try: llhttp reads the rest */
 
 	for (;;) {
 		if (pos == len && !eof && !paused) {
