@@ -53,7 +53,8 @@ $(B)src/llhttp/%.o: $(LLHTTP_SRC)/%.c config.mk
 
 # ---- tests -------------------------------------------------------------
 T = $(B)tests/unit/
-UNIT = $(T)test_coro $(T)test_timer $(T)test_netpoll $(T)test_config $(T)test_path $(T)test_sites $(T)test_http
+UNIT = $(T)test_coro $(T)test_timer $(T)test_netpoll $(T)test_config $(T)test_path $(T)test_sites \
+	$(T)test_http $(T)test_scan_response
 CORO_OBJ = $(B)src/coro.o $(B)src/coro_$(ARCH).o
 NET_OBJ = $(B)src/timer.o $(B)src/netpoll.o $(B)src/conn.o $(B)src/log.o $(CORO_OBJ)
 CONFIG_OBJ = $(addprefix $(B)src/,config.o config_value.o config_schema.o config_dump.o \
@@ -67,6 +68,7 @@ $(T)test_sites: tests/unit/test_sites.c $(CONFIG_OBJ)
 $(T)test_path: tests/unit/test_path.c $(B)src/path.o $(B)src/date.o $(B)src/mime.o
 $(T)test_http: tests/unit/test_http.c $(B)src/http.o $(B)src/http_scan.o $(B)src/date.o $(NET_OBJ) \
 	$(LLHTTP_OBJ)
+$(T)test_scan_response: tests/unit/test_scan_response.c $(B)src/http_scan.o
 $(UNIT):
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Isrc -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
@@ -131,7 +133,7 @@ bench-count: src/garcom bench/floor
 FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR = tests/fuzz/build
-FUZZ_TARGETS = request conditional proxy config sites scan
+FUZZ_TARGETS = request conditional proxy config sites scan scan_response
 FUZZ_BIN = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -g -O1 -fno-omit-frame-pointer \

@@ -967,6 +967,12 @@ void http_set_log(struct http_out *out, void *target)
 	X(out)->log_target = target;
 }
 
+bool http_logged(const struct http_out *out)
+{
+	const struct exchange *x = (const struct exchange *)out;
+	return x->log_target && x->ctx->log;
+}
+
 void http_set_upstream(struct http_out *out, const char *addr, uint64_t us)
 {
 	X(out)->upstream = addr;

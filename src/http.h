@@ -258,6 +258,9 @@ void http_abort(struct http_out *out);
 
 /* Log this request (see http_ctx.log) to `target`. */
 void http_set_log(struct http_out *out, void *target);
+/* Will this request's log line be written (http_set_log() was called and
+ * there is a log)? What only the line needs is measured only then. */
+bool http_logged(const struct http_out *out);
 /* For the log line: the upstream server this request went to (text that
  * outlives the request) and how long it took, in microseconds. The last
  * call wins (a retry on another server). */

@@ -241,3 +241,68 @@ size_t http_scan_request(const char *base, size_t pos, size_t end,
 	req->content_length = 0;
 	return (size_t)(p - b);
 }
+
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+size_t http_scan_response(const char *base, size_t pos, size_t end, bool head_req,
+			  struct http_header *h, unsigned max, struct http_response *resp)
+{
+	const unsigned char *b = (const unsigned char *)base, *p = b + pos, *e = b + end;
+
+	/* "HTTP/1.x DDD ", then a reason of value bytes (maybe none). */
+	if (e - p < 13 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
+	    p[8] != ' ' || !is_digit(p[9]) || !is_digit(p[10]) || !is_digit(p[11]) ||
+	    p[12] != ' ')
+		return 0;
+	int status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	/* 1xx is interim (or a switch): relay() reads on for the final one. */
+	if (status < 200 || status > 599)
+		return 0;
+	uint8_t minor = (uint8_t)(p[7] - '0');
+	p += 13;
+	while (p < e && (cls[*p] & C_VALUE))
+		p++;
+	if (e - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return 0;
+	p += 2;
+
+	struct scan_fields f;
+	p = scan_fields(b, p, e, h, max, &f);
+	if (!p || f.special)
+		return 0;
+
+	/* Framing (RFC 9112 6.3): none after HEAD, 204, 304; else one plain
+	 * decimal Content-Length. None at all means read until close: the
+	 * llhttp path's. */
+	bool no_body = head_req || status == 204 || status == 304;
+	uint64_t length = 0;
+	if (f.content_length >= 0) {
+		const struct http_span v = h[f.content_length].value;
+		const unsigned char *d = b + v.off;
+		/* At most 18 digits: no overflow; nothing after them, not even
+		 * whitespace. */
+		if (v.len == 0 || v.len > 18 || d[v.len] != '\r')
+			return 0;
+		for (uint32_t i = 0; i < v.len; i++) {
+			if (!is_digit(d[i]))
+				return 0;
+			length = length * 10 + (uint64_t)(d[i] - '0');
+		}
+	} else if (!no_body) {
+		return 0;
+	}
+
+	resp->status = status;
+	resp->minor = minor;
+	resp->nheaders = (uint16_t)f.n;
+	resp->has_length = f.content_length >= 0;
+	resp->content_length = length;
+	/* llhttp_should_keep_alive(): the body never runs to the close here,
+	 * so only the version and the Connection token decide. */
+	resp->keep_alive = minor == 1 ? f.conn != HTTP_SCAN_CONN_CLOSE
+				      : f.conn == HTTP_SCAN_CONN_KEEP_ALIVE;
+	return (size_t)(p - b);
+}

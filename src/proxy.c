@@ -17,15 +17,17 @@
 #include <llhttp.h>
 
 #include "conn.h"
+#include "http_scan.h"
 #include "log.h"
 
 /* Equal to a literal of lower-case letters and '-', case-insensitively. The
  * only bytes that | 0x20 turns into one of those are the capitals and CR,
  * and llhttp lets no CR into a header name or value. */
-static bool lower_eq(const char *p, const char *lower, size_t n)
+static inline bool lower_eq(const char *p, const char *lower, size_t n)
 {
-	/* Eight bytes a step where there are eight: names are short, and this
-	 * runs for every header of every proxied message. */
+	/* Words where there are enough bytes: names are short, and this runs
+	 * for every header of every proxied message. Inline: n is mostly a
+	 * constant, and then the loops unroll into a few compares. */
 	const uint64_t case_bits = 0x2020202020202020ULL;
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
@@ -41,13 +43,21 @@ static bool lower_eq(const char *p, const char *lower, size_t n)
 		memcpy(&b, lower + n - 8, 8);
 		return (a | case_bits) == b;
 	}
+	if (n >= 4) { /* 4..7 bytes: two words of four, overlapping */
+		uint32_t a, b, c, d;
+		memcpy(&a, p, 4);
+		memcpy(&b, lower, 4);
+		memcpy(&c, p + n - 4, 4);
+		memcpy(&d, lower + n - 4, 4);
+		return (a | (uint32_t)case_bits) == b && (c | (uint32_t)case_bits) == d;
+	}
 	for (; i < n; i++)
 		if ((p[i] | 0x20) != lower[i])
 			return false;
 	return true;
 }
 
-static bool name_is(const char *p, size_t n, const char *lower)
+static inline bool name_is(const char *p, size_t n, const char *lower)
 {
 	return strlen(lower) == n && lower_eq(p, lower, n);
 }
@@ -62,28 +72,37 @@ enum hkind {
 	H_XFF, H_XFP, H_XFH, H_XRI, H_FORWARDED,
 };
 
+/* The kind if p is the literal lit (same length), else H_OTHER. */
+#define KIND_IF(lit, kind) (lower_eq(p, lit, sizeof(lit) - 1) ? (kind) : H_OTHER)
+
 static enum hkind header_kind(const char *p, size_t n)
 {
+	if (n < 2)
+		return H_OTHER;
+	/* By length, then by the first letter: one compare at most. */
+	unsigned c = (unsigned char)p[0] | 0x20;
 	switch (n) {
-	case 2: return lower_eq(p, "te", 2) ? H_HOP : H_OTHER;
-	case 4: return lower_eq(p, "host", 4) ? H_HOST : lower_eq(p, "date", 4) ? H_DATE : H_OTHER;
-	case 6: return lower_eq(p, "expect", 6) ? H_EXPECT
-		       : lower_eq(p, "server", 6) ? H_SERVER : H_OTHER;
-	case 7: return lower_eq(p, "trailer", 7) ? H_HOP
-		       : lower_eq(p, "upgrade", 7) ? H_UPGRADE : H_OTHER;
-	case 9: return lower_eq(p, "forwarded", 9) ? H_FORWARDED
-		       : lower_eq(p, "x-real-ip", 9) ? H_XRI : H_OTHER;
-	case 10: return lower_eq(p, "connection", 10) ? H_CONNECTION
-			: lower_eq(p, "keep-alive", 10) ? H_HOP : H_OTHER;
-	case 14: return lower_eq(p, "content-length", 14) ? H_CONTENT_LENGTH : H_OTHER;
-	case 15: return lower_eq(p, "x-forwarded-for", 15) ? H_XFF : H_OTHER;
-	case 16: return lower_eq(p, "proxy-connection", 16) ? H_HOP
-			: lower_eq(p, "x-forwarded-host", 16) ? H_XFH : H_OTHER;
-	case 17: return lower_eq(p, "transfer-encoding", 17) ? H_HOP
-			: lower_eq(p, "x-forwarded-proto", 17) ? H_XFP : H_OTHER;
+	case 2: return KIND_IF("te", H_HOP);
+	case 4: return c == 'h' ? KIND_IF("host", H_HOST) : c == 'd' ? KIND_IF("date", H_DATE) : H_OTHER;
+	case 6: return c == 'e' ? KIND_IF("expect", H_EXPECT)
+		       : c == 's' ? KIND_IF("server", H_SERVER) : H_OTHER;
+	case 7: return c == 't' ? KIND_IF("trailer", H_HOP)
+		       : c == 'u' ? KIND_IF("upgrade", H_UPGRADE) : H_OTHER;
+	case 9: return c == 'f' ? KIND_IF("forwarded", H_FORWARDED)
+		       : c == 'x' ? KIND_IF("x-real-ip", H_XRI) : H_OTHER;
+	case 10: return c == 'c' ? KIND_IF("connection", H_CONNECTION)
+			: c == 'k' ? KIND_IF("keep-alive", H_HOP) : H_OTHER;
+	case 14: return c == 'c' ? KIND_IF("content-length", H_CONTENT_LENGTH) : H_OTHER;
+	case 15: return c == 'x' ? KIND_IF("x-forwarded-for", H_XFF) : H_OTHER;
+	case 16: return c == 'p' ? KIND_IF("proxy-connection", H_HOP)
+			: c == 'x' ? KIND_IF("x-forwarded-host", H_XFH) : H_OTHER;
+	case 17: return c == 't' ? KIND_IF("transfer-encoding", H_HOP)
+			: c == 'x' ? KIND_IF("x-forwarded-proto", H_XFP) : H_OTHER;
 	default: return H_OTHER;
 	}
 }
+
+#undef KIND_IF
 
 static bool hop_kind(enum hkind k)
 {
@@ -213,9 +232,11 @@ static void put_target(struct writer *w, const struct proxy_loc *pl,
 {
 	const char *t = req->buf + req->target.off;
 	size_t n = req->target.len;
-	/* absolute-form: the upstream gets origin-form. */
-	size_t skip = n >= 8 && strncasecmp(t, "https://", 8) == 0  ? 8
-		      : n >= 7 && strncasecmp(t, "http://", 7) == 0 ? 7
+	/* absolute-form: the upstream gets origin-form. (Most targets are
+	 * origin-form already: '/' first.) */
+	size_t skip = n == 0 || t[0] == '/'				 ? 0
+		      : n >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
+		      : n >= 7 && strncasecmp(t, "http://", 7) == 0  ? 7
 								     : 0;
 	if (skip) {
 		const char *s = memchr(t + skip, '/', n - skip);
@@ -364,6 +385,9 @@ struct resp {
 	bool overflow;
 	bool chunked, has_length; /* as the head said (llhttp counts down) */
 	uint64_t length;
+	/* Known to have at most one Connection line naming no field (a head
+	 * http_scan_response() took): no need to look at its tokens. */
+	bool connection_plain;
 };
 
 static struct resp *R(llhttp_t *p)
@@ -446,6 +470,48 @@ static const llhttp_settings_t resp_settings = {
 	.on_message_complete = r_done,
 };
 
+static void resp_init(struct resp *r, const char *base, bool head_req)
+{
+	/* Field by field: the header table (1.6 KiB) needs no zeroing. */
+	r->base = base;
+	r->head_req = head_req;
+	r->head_done = r->overflow = r->chunked = r->has_length = r->connection_plain = false;
+	r->event = R_NONE;
+	r->status = 0;
+	r->n = 0;
+	r->length = 0;
+	r->body_at = NULL;
+	r->body_len = 0;
+	r->fields = (struct http_fields){ .base = base, .h = r->h, .n = &r->n,
+					  .max = HTTP_MAX_HEADERS };
+}
+
+bool proxy_parse_response_head(const char *base, size_t pos, size_t end, bool head_req,
+			       struct http_header *h, struct http_response *resp)
+{
+	struct resp r;
+	resp_init(&r, base, head_req);
+	llhttp_t parser;
+	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
+	parser.data = &r;
+	llhttp_errno_t err = llhttp_execute(&parser, base + pos, end - pos);
+	/* The head ends at end: llhttp waits for the body there, or stopped
+	 * at the end of a message without one; relay() takes it as final. */
+	bool at_end = (err == HPE_OK && r.event == R_NONE) ||
+		      (err == HPE_PAUSED && r.event == R_DONE &&
+		       llhttp_get_error_pos(&parser) == base + end);
+	if (!at_end || !r.head_done || r.status < 200 || r.chunked)
+		return false;
+	memcpy(h, r.h, r.n * sizeof *h);
+	resp->status = r.status;
+	resp->minor = parser.http_major == 1 ? parser.http_minor : 0xff;
+	resp->nheaders = r.n;
+	resp->has_length = r.has_length;
+	resp->content_length = r.length;
+	resp->keep_alive = llhttp_should_keep_alive(&parser);
+	return true;
+}
+
 static bool resp_has(const struct resp *r, const char *name)
 {
 	for (unsigned i = 0; i < r->n; i++)
@@ -453,6 +519,13 @@ static bool resp_has(const struct resp *r, const char *name)
 		    r->h[i].value.len)
 			return true;
 	return false;
+}
+
+static char *put_run(char *p, const char *run, size_t n)
+{
+	if (n) /* run may be NULL then */
+		memcpy(p, run, n);
+	return p + n;
 }
 
 /* The response's header lines for the client, without hop-by-hop ones
@@ -467,7 +540,7 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 	size_t need = 64;
 	for (unsigned i = 0; i < r->n; i++) {
 		kinds[i] = (uint8_t)header_kind(r->base + r->h[i].name.off, r->h[i].name.len);
-		if (kinds[i] == H_CONNECTION &&
+		if (kinds[i] == H_CONNECTION && !r->connection_plain &&
 		    connection_names_fields(r->base + r->h[i].value.off, r->h[i].value.len))
 			conn = true;
 		need += r->h[i].name.len + r->h[i].value.len + 4;
@@ -475,28 +548,54 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 	char *buf = http_scratch(out, need);
 	if (!buf)
 		return -1;
-	struct writer w = { buf, buf + need, false };
+	/* need holds every line and the tunnel's: no bound checks below. A
+	 * line the upstream sent as "Name: value\r\n" is copied as it is, and
+	 * a run of such lines, adjacent in the buffer, in one piece. */
+	char *p = buf;
+	const char *run = NULL;
+	size_t run_len = 0;
+	/* The kinds never relayed: hop-by-hop ones, and Date, Server (ours
+	 * are sent); Upgrade stays in a tunnel's answer, for the client must
+	 * see what it switches to. */
+	uint32_t drop = 1u << H_HOP | 1u << H_CONNECTION | 1u << H_DATE | 1u << H_SERVER |
+			(tunnel ? 0 : 1u << H_UPGRADE) | (keep_length ? 0 : 1u << H_CONTENT_LENGTH);
 	for (unsigned i = 0; i < r->n; i++) {
 		const char *name = r->base + r->h[i].name.off;
-		size_t nl = r->h[i].name.len;
-		enum hkind k = kinds[i];
-		if (tunnel && k == H_UPGRADE) {
-			/* kept: the client must see what it switches to */
-		} else if (hop_kind(k) || k == H_DATE || k == H_SERVER ||
-			   (!keep_length && k == H_CONTENT_LENGTH) ||
-			   (conn && named_by_connections(r->base, r->h, r->n, name, nl))) {
+		const char *value = r->base + r->h[i].value.off;
+		size_t nl = r->h[i].name.len, vl = r->h[i].value.len;
+		bool tunnel_upgrade = tunnel && kinds[i] == H_UPGRADE; /* kept whatever */
+		if ((drop >> kinds[i] & 1) ||
+		    (conn && !tunnel_upgrade && named_by_connections(r->base, r->h, r->n, name, nl)))
+			continue;
+		if (vl && value == name + nl + 2 && name[nl] == ':' && name[nl + 1] == ' ' &&
+		    value[vl] == '\r' && value[vl + 1] == '\n') {
+			if (run && run + run_len == name) {
+				run_len += nl + vl + 4;
+				continue;
+			}
+			p = put_run(p, run, run_len);
+			run = name;
+			run_len = nl + vl + 4;
 			continue;
 		}
-		put(&w, name, nl);
-		put(&w, ": ", 2);
-		put(&w, r->base + r->h[i].value.off, r->h[i].value.len);
-		put(&w, "\r\n", 2);
+		p = put_run(p, run, run_len);
+		run = NULL;
+		run_len = 0;
+		memcpy(p, name, nl);
+		p += nl;
+		*p++ = ':';
+		*p++ = ' ';
+		memcpy(p, value, vl);
+		p += vl;
+		*p++ = '\r';
+		*p++ = '\n';
 	}
+	p = put_run(p, run, run_len);
 	if (tunnel)
-		puts_(&w, "Connection: upgrade\r\n");
+		p = stpcpy(p, "Connection: upgrade\r\n");
 	*text = buf;
-	*len = (size_t)(w.p - buf);
-	return w.overflow ? -1 : 0;
+	*len = (size_t)(p - buf);
+	return 0;
 }
 
 /* What went wrong, for the status and for retrying. */
@@ -611,31 +710,88 @@ static enum outcome tunnel(struct attempt *a, const char *early, size_t early_le
 	return CUT; /* the tunnel's end closes both connections */
 }
 
+/* No body, whatever the head says (RFC 9112 6.3). */
+static bool resp_no_body(const struct resp *r)
+{
+	return r->head_req || r->status == 204 || r->status == 304;
+}
+
+/* The final response head to the client, framed as its body will be. */
+static enum outcome relay_final_head(struct attempt *a, const struct resp *r)
+{
+	enum http_framing fr;
+	bool no_body = resp_no_body(r);
+	if (no_body)
+		fr = HTTP_FRAME_NONE;
+	else if (!r->chunked && r->has_length)
+		fr = HTTP_FRAME_LENGTH;
+	else
+		fr = HTTP_FRAME_UNKNOWN;
+	char *h;
+	size_t hl;
+	if (relay_headers(a->out, r, no_body, false, &h, &hl) < 0)
+		return FAIL_502;
+	if (http_send_head(a->out, r->status, h, hl, fr, r->length) < 0)
+		return CLIENT_GONE;
+	a->answered = true;
+	return OK;
+}
+
+/* The rest of relay() for a head http_scan_response() took (its header
+ * lines already in r->h): the head, then exactly Content-Length body
+ * bytes counted down, without llhttp. The connection is kept exactly when
+ * the llhttp path would keep it: the body ended with the bytes read, and
+ * llhttp_should_keep_alive() (sr->keep_alive). */
+static enum outcome relay_scanned(struct attempt *a, struct resp *r,
+				  const struct http_response *sr, size_t pos, size_t len)
+{
+	r->status = sr->status;
+	r->connection_plain = true;
+	r->n = sr->nheaders;
+	r->has_length = sr->has_length;
+	r->length = sr->content_length;
+	enum outcome o = relay_final_head(a, r);
+	if (o != OK)
+		return o;
+	uint64_t left = resp_no_body(r) ? 0 : r->length;
+	struct upstream_conn *uc = a->uc;
+	unsigned timeout = a->pl->up->cfg->read_timeout_ms;
+	for (;;) {
+		size_t take = len - pos < left ? len - pos : (size_t)left;
+		if (take && http_send_body(a->out, a->buf + pos, take) < 0)
+			return CLIENT_GONE;
+		pos += take;
+		left -= take;
+		if (!left)
+			break;
+		/* A short body, then the close, an error or silence: cut. */
+		ssize_t n = conn_read(&uc->src, a->buf, a->cap, conn_deadline(&uc->src, timeout));
+		if (n <= 0)
+			return CUT;
+		pos = 0;
+		len = (size_t)n;
+	}
+	if (http_send_end(a->out) < 0)
+		return CLIENT_GONE;
+	/* Bytes beyond the body: not the next response's, and never kept. */
+	upstream_release(uc, pos == len && sr->keep_alive);
+	a->uc = NULL;
+	return OK;
+}
+
 /* Read and relay the response. */
 static enum outcome relay(struct attempt *a)
 {
 	const struct config_upstream *uc_cfg = a->pl->up->cfg;
 	struct upstream_conn *uc = a->uc;
 	struct http_out *out = a->out;
-	/* Field by field: the header table (1.6 KiB) needs no zeroing. */
 	struct resp r;
-	r.base = a->buf;
-	r.head_req = a->req->method == HTTP_HEAD;
-	r.head_done = r.overflow = r.chunked = r.has_length = false;
-	r.event = R_NONE;
-	r.status = 0;
-	r.n = 0;
-	r.length = 0;
-	r.body_at = NULL;
-	r.body_len = 0;
-	r.fields = (struct http_fields){ .base = a->buf, .h = r.h, .n = &r.n,
-					 .max = HTTP_MAX_HEADERS };
-	llhttp_t parser;
-	llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
-	parser.data = &r;
+	resp_init(&r, a->buf, a->req->method == HTTP_HEAD);
+	llhttp_t parser; /* set up only for a head the scanner declines */
 	size_t len = 0, pos = 0;
 	bool got_any = false, head_relayed = false, eof = false;
 	bool paused = false; /* llhttp stopped early: run it again, even on no bytes */
+	bool fed = false;    /* the scanner had its one try: llhttp reads the rest */
 
 	for (;;) {
 		if (pos == len && !eof && !paused) {
@@ -666,6 +822,17 @@ static enum outcome relay(struct attempt *a)
 			}
 			got_any = true;
 			len += (size_t)n;
+			if (!fed) {
+				/* The first bytes: most heads are whole and plain. */
+				fed = true;
+				struct http_response sr;
+				size_t end = http_scan_response(a->buf, 0, len, r.head_req, r.h,
+								HTTP_MAX_HEADERS, &sr);
+				if (end)
+					return relay_scanned(a, &r, &sr, end, len);
+				llhttp_init(&parser, HTTP_RESPONSE, &resp_settings);
+				parser.data = &r;
+			}
 			continue;
 		}
 		r.event = R_NONE;
@@ -713,24 +880,10 @@ static enum outcome relay(struct attempt *a)
 			return tunnel(a, a->buf + pos, len - pos);
 		}
 		if (r.head_done && !head_relayed && r.status >= 200) {
-			enum http_framing fr;
-			uint64_t cl = r.length;
-			bool no_body = a->req->method == HTTP_HEAD || r.status == 204 ||
-				       r.status == 304;
-			if (no_body)
-				fr = HTTP_FRAME_NONE;
-			else if (!r.chunked && r.has_length)
-				fr = HTTP_FRAME_LENGTH;
-			else
-				fr = HTTP_FRAME_UNKNOWN;
-			char *h;
-			size_t hl;
-			if (relay_headers(out, &r, no_body, false, &h, &hl) < 0)
-				return FAIL_502;
-			if (http_send_head(out, r.status, h, hl, fr, cl) < 0)
-				return CLIENT_GONE;
+			enum outcome o = relay_final_head(a, &r);
+			if (o != OK)
+				return o;
 			head_relayed = true;
-			a->answered = true;
 		}
 		if (r.event == R_BODY) {
 			/* Content before a final head: a 1xx that llhttp reads
@@ -778,12 +931,13 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		if (!s)
 			break; /* all tried or marked down: 502 at once */
 		s->active++;
-		/* The proxy path makes system calls anyway: two clock reads
-		 * (vDSO) time the attempt for the log. */
-		uint64_t t0 = netpoll_clock_us();
+		/* Two clock reads (vDSO) time the attempt, for the access
+		 * log only: none when no line is written. */
+		bool timed = http_logged(out);
+		uint64_t t0 = timed ? netpoll_clock_us() : 0;
 		int r = upstream_connect(up, s, fresh, &a.uc);
 		if (r < 0) {
-			http_set_upstream(out, s->addr->text, netpoll_clock_us() - t0);
+			http_set_upstream(out, s->addr->text, timed ? netpoll_clock_us() - t0 : 0);
 			s->active--;
 			upstream_failed(up, s, http_out_now(out));
 			tried |= 1ull << (upstream_index(up, s) & 63);
@@ -807,7 +961,7 @@ int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 			o = send_body(a.uc, req, out, ucfg->send_timeout_ms, &a.body_sent);
 		if (o == OK)
 			o = relay(&a);
-		http_set_upstream(out, s->addr->text, netpoll_clock_us() - t0);
+		http_set_upstream(out, s->addr->text, timed ? netpoll_clock_us() - t0 : 0);
 		s->active--;
 		if (a.uc) {
 			upstream_release(a.uc, false);

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "http_scan.h"
 #include "path.h"
 #include "upstream.h"
 
@@ -23,5 +24,13 @@ struct proxy_loc {
 
 int proxy_serve(const struct proxy_loc *pl, const struct http_request *req,
 		const struct clean_path *cp, struct http_reply *reply, struct http_out *out);
+
+/* The llhttp path alone, for tests that hold http_scan_response() to it:
+ * runs relay()'s parser over base[pos..end) as one read. True when that is
+ * exactly one whole final response head (status 200 or more, not chunked),
+ * with resp and h[] filled as relay() reads them (minor 0xff: not
+ * HTTP/1.x). */
+bool proxy_parse_response_head(const char *base, size_t pos, size_t end, bool head_req,
+			       struct http_header *h, struct http_response *resp);
 
 #endif
