@@ -61,6 +61,33 @@ static const unsigned char *skip_run(const unsigned char *p, const unsigned char
 	return p;
 }
 
+/* Skips the bytes from p that are letters, digits or '-' (every header
+ * name in practice), sixteen at a time while sixteen are left before e; the
+ * token loop judges the rest. */
+static const unsigned char *skip_name(const unsigned char *p, const unsigned char *e)
+{
+#ifdef __SSE2__
+	const __m128i case_bit = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a' - 1),
+		      z = _mm_set1_epi8('z' + 1), d0 = _mm_set1_epi8('0' - 1),
+		      d9 = _mm_set1_epi8('9' + 1), dash = _mm_set1_epi8('-');
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i lower = _mm_or_si128(v, case_bit);
+		/* Signed compares: bytes 0x80-0xff are negative, in no range. */
+		__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, a), _mm_cmplt_epi8(lower, z));
+		__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, d0), _mm_cmplt_epi8(v, d9));
+		__m128i good = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, dash));
+		unsigned m = ~(unsigned)_mm_movemask_epi8(good) & 0xffff;
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#else
+	(void)e;
+#endif
+	return p;
+}
+
 /* Bytes equal a lowercase literal of letters and '-', case aside. |0x20 is
  * enough: only letters fold onto letters, and only CR (never in a name or
  * value here) onto '-'. */
@@ -119,12 +146,15 @@ static const unsigned char *scan_fields(const unsigned char *b, const unsigned c
 			return p + 2;
 		}
 		const unsigned char *name = p;
+		p = skip_name(p, e);
 		while (p < e && (cls[*p] & C_TOKEN))
 			p++;
 		if (p == e || *p != ':' || p == name)
 			return NULL;
 		size_t name_len = (size_t)(p - name);
 		p++;
+		if (p < e && *p == ' ') /* the usual one space */
+			p++;
 		while (p < e && (*p == ' ' || *p == '\t'))
 			p++;
 		const unsigned char *value = p;
