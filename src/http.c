@@ -606,7 +606,7 @@ static int out_reply(struct http_out *out, const struct http_reply *r, bool keep
 	/* Registered first: it runs even if this reply cannot be queued. */
 	if (r->release)
 		out->rel[out->nrel++] = (typeof(out->rel[0])){ r->release, r->release_arg };
-	if (r->whole_head && keep_alive && !http10) {
+	if (r->whole_head && r->status == 200 && keep_alive && !http10) {
 		out_push(out, &(struct out_seg){ .mem = r->whole_head, .fd = -1,
 						 .len = r->whole_head_len });
 		goto body;
@@ -806,8 +806,6 @@ bool http_body_expected(const struct http_out *out)
 	const struct exchange *x = (const struct exchange *)out;
 	return x->req.has_body && !x->body_done;
 }
-
-/* Status line and the headers every response has. */
 
 int http_send_interim(struct http_out *out, int status, const char *headers, size_t len)
 {

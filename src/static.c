@@ -253,7 +253,6 @@ static struct http_part body_part(const struct fc_entry *e, uint64_t off, uint64
 	return (struct http_part){ .fd = e->fd, .off = (off_t)off, .len = len };
 }
 
-/* The reply's body is bytes off..off+len of e, which it holds until sent. */
 /* A plain 200 of a file held in memory: its whole head is kept in the
  * entry, right before the body (one piece to write), and rebuilt when the
  * second changes - by the entry's sole holder only, as an answer still
@@ -279,6 +278,7 @@ static void whole_answer(struct http_reply *reply, const struct fc_entry *e,
 	reply->whole_head_len = a->len;
 }
 
+/* The reply's body is bytes off..off+len of e, which it holds until sent. */
 static void reply_body(struct http_reply *reply, const struct fc_entry *e, uint64_t off,
 		       uint64_t len)
 {
