@@ -116,7 +116,7 @@ static inline bool name_is(const unsigned char *s, size_t n, const char *lower, 
  * that ends the head: what the request and the response scanners share. */
 struct scan_fields {
 	unsigned n;                  /* header lines, in h[] */
-	uint64_t names;              /* http_name_bit() of each */
+	uint64_t names;              /* http_name_bit() of each, if wanted */
 	unsigned nhost;
 	struct http_span host;       /* the last Host */
 	enum http_scan_conn conn;
@@ -129,7 +129,7 @@ struct scan_fields {
  * Content-Length line, a Connection other than one plain token. */
 static const unsigned char *scan_fields(const unsigned char *b, const unsigned char *p,
 					const unsigned char *e, struct http_header *hs,
-					unsigned max, struct scan_fields *f)
+					unsigned max, bool want_names, struct scan_fields *f)
 {
 	f->n = 0;
 	f->names = 0;
@@ -174,7 +174,8 @@ static const unsigned char *scan_fields(const unsigned char *b, const unsigned c
 		struct http_header *h = &hs[f->n++];
 		h->name = (struct http_span){ (uint32_t)(name - b), (uint32_t)name_len };
 		h->value = (struct http_span){ (uint32_t)(value - b), (uint32_t)(value_end - value) };
-		f->names |= http_name_bit((const char *)name, name_len);
+		if (want_names) /* a request's lookups use them; the proxy's relay not */
+			f->names |= http_name_bit((const char *)name, name_len);
 
 		/* The names llhttp gives meaning to. */
 		switch (name_len) {
@@ -256,7 +257,7 @@ size_t http_scan_request(const char *base, size_t pos, size_t end,
 	p += 11;
 
 	struct scan_fields f;
-	p = scan_fields(b, p, e, req->headers, lim->headers, &f);
+	p = scan_fields(b, p, e, req->headers, lim->headers, true, &f);
 	/* A body, framing or a protocol switch: llhttp's. One Host exactly
 	 * in HTTP/1.1, at most one in 1.0, else the llhttp path's 400. */
 	if (!p || f.content_length >= 0 || f.special || f.nhost > 1 ||
@@ -301,7 +302,7 @@ size_t http_scan_response(const char *base, size_t pos, size_t end, bool head_re
 	p += 2;
 
 	struct scan_fields f;
-	p = scan_fields(b, p, e, h, max, &f);
+	p = scan_fields(b, p, e, h, max, false, &f);
 	if (!p || f.special)
 		return 0;
 

@@ -533,18 +533,15 @@ static char *put_run(char *p, const char *run, size_t n)
 static int relay_headers(struct http_out *out, const struct resp *r, bool keep_length,
 			 bool tunnel, char **text, size_t *len)
 {
-	/* Classified once: the kinds serve both the Connection check and the
-	 * copy below. */
-	uint8_t kinds[HTTP_MAX_HEADERS];
-	bool conn = false;
 	size_t need = 64;
-	for (unsigned i = 0; i < r->n; i++) {
-		kinds[i] = (uint8_t)header_kind(r->base + r->h[i].name.off, r->h[i].name.len);
-		if (kinds[i] == H_CONNECTION && !r->connection_plain &&
-		    connection_names_fields(r->base + r->h[i].value.off, r->h[i].value.len))
-			conn = true;
+	for (unsigned i = 0; i < r->n; i++)
 		need += r->h[i].name.len + r->h[i].value.len + 4;
-	}
+	/* Does a Connection line name other fields? Not in a head the scanner
+	 * took (one plain token at most). */
+	bool conn = false;
+	for (unsigned i = 0; !r->connection_plain && !conn && i < r->n; i++)
+		conn = header_kind(r->base + r->h[i].name.off, r->h[i].name.len) == H_CONNECTION &&
+		       connection_names_fields(r->base + r->h[i].value.off, r->h[i].value.len);
 	char *buf = http_scratch(out, need);
 	if (!buf)
 		return -1;
@@ -563,8 +560,9 @@ static int relay_headers(struct http_out *out, const struct resp *r, bool keep_l
 		const char *name = r->base + r->h[i].name.off;
 		const char *value = r->base + r->h[i].value.off;
 		size_t nl = r->h[i].name.len, vl = r->h[i].value.len;
-		bool tunnel_upgrade = tunnel && kinds[i] == H_UPGRADE; /* kept whatever */
-		if ((drop >> kinds[i] & 1) ||
+		enum hkind kind = header_kind(name, nl);
+		bool tunnel_upgrade = tunnel && kind == H_UPGRADE; /* kept whatever */
+		if ((drop >> kind & 1) ||
 		    (conn && !tunnel_upgrade && named_by_connections(r->base, r->h, r->n, name, nl)))
 			continue;
 		if (vl && value == name + nl + 2 && name[nl] == ':' && name[nl + 1] == ' ' &&
