@@ -133,7 +133,7 @@ bench-count: src/garcom bench/floor
 FUZZ_TIME ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR = tests/fuzz/build
-FUZZ_TARGETS = request conditional proxy config sites scan scan_response
+FUZZ_TARGETS = request conditional proxy config sites scan scan_response serve_diff
 FUZZ_BIN = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DLLHTTP_STRICT_MODE=1 -g -O1 -fno-omit-frame-pointer \

@@ -1238,9 +1238,9 @@ enum http_serve_result http_serve(struct http_ctx *ctx, struct http_conn *c)
 			answered = false;
 			/* The common head, whole and body-less, without llhttp;
 			 * not once llhttp would refuse any next message. */
-			size_t head_end = x.ps.no_more ? 0
-						       : http_scan_request(c->rbuf, x.pos, c->rlen, lim,
-									   &x.req);
+			bool scan = !x.ps.no_more && !ctx->no_scan;
+			size_t head_end = scan ? http_scan_request(c->rbuf, x.pos, c->rlen, lim, &x.req)
+					       : 0;
 			if (head_end) {
 				x.pos = (uint32_t)head_end;
 				x.body_done = true;

@@ -156,6 +156,7 @@ struct http_ctx {
 	/* After every answer, logged or not (metrics). */
 	void (*done)(int status, uint64_t bytes);
 	bool draining; /* stopping: answer with Connection: close, keep nothing */
+	bool no_scan;  /* parse every head with llhttp (tests compare the two paths) */
 };
 
 enum http_serve_result {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -44,6 +45,7 @@ static struct {
 	/* the client connection being served */
 	struct http_conn conn;
 	bool conn_open;
+	struct fz_watch watch;
 	bool debug; /* FZ_DEBUG set: show both conversations on stderr */
 } W;
 
@@ -63,6 +65,16 @@ const struct config *fz_config(void)
 const char *fz_dir(void)
 {
 	return W.dir;
+}
+
+struct http_ctx *fz_http_ctx(void)
+{
+	return &W.http;
+}
+
+void fz_watch(const struct fz_watch *w)
+{
+	W.watch = w ? *w : (struct fz_watch){ 0 };
 }
 
 /* ---- the file tree ---- */
@@ -210,7 +222,7 @@ static void up_read_request(struct up_conn *u)
 		ssize_t n = conn_read(&u->src, u->buf + at, sizeof u->buf - at,
 				      netpoll_now(W.np) + 3000);
 		if (n <= 0)
-			return; /* the proxy gave up on it: nothing to check */
+			break; /* the proxy gave up on it: nothing to check */
 		u->len += (size_t)n;
 		llhttp_errno_t e = llhttp_execute(&p, u->buf + at, (size_t)n);
 		if (e != HPE_OK && e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE && W.check_request) {
@@ -222,6 +234,8 @@ static void up_read_request(struct up_conn *u)
 		if (e != HPE_OK)
 			break;
 	}
+	if (W.watch.upstream)
+		W.watch.upstream(W.watch.arg, u->buf, u->len);
 	if (W.debug)
 		fprintf(stderr, "--- upstream got:\n%.*s\n", (int)u->len, u->buf);
 }
@@ -338,7 +352,21 @@ static int handle(void *owner, const struct http_request *req, struct http_reply
 
 static void log_line(void *target, const struct http_log_entry *e)
 {
+	if (W.watch.log)
+		W.watch.log(W.watch.arg, e, NULL, 0);
 	access_log_add(target, e);
+}
+
+/* As worker.c: the log of the server the router would choose. */
+static void log_rejected(void *owner, const struct http_log_entry *e, const char *line,
+			 size_t line_len)
+{
+	(void)owner;
+	if (W.watch.log)
+		W.watch.log(W.watch.arg, e, line ? line : "", line_len);
+	struct access_log *log = route_reject_log(W.ra, e->req);
+	if (log)
+		access_log_add_rejected(log, e, line, line_len);
 }
 
 static void before_sleep(void *arg)
@@ -354,7 +382,20 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The server has read all the client wrote (or closed). */
+static bool client_bytes_read(void)
+{
+	int unread = 0;
+	return !W.conn_open || (ioctl(W.conn.src.fd, FIONREAD, &unread) == 0 && unread == 0);
+}
+
 void fz_exchange(const uint8_t *in, size_t len, uint32_t peer_ipv4, fz_out_fn on_out, void *arg)
+{
+	fz_exchange_pieces(in, len, 0, peer_ipv4, on_out, arg);
+}
+
+void fz_exchange_pieces(const uint8_t *in, size_t len, size_t piece, uint32_t peer_ipv4,
+			fz_out_fn on_out, void *arg)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
@@ -371,17 +412,19 @@ void fz_exchange(const uint8_t *in, size_t len, uint32_t peer_ipv4, fz_out_fn on
 	c->src.ready = NP_READABLE | NP_WRITABLE;
 	conn_start(c);
 
-	size_t sent = 0;
+	size_t sent = 0, upto = piece && piece < len ? piece : len; /* this piece's end */
 	bool shut = false, eof = false;
 	uint64_t start = now_ms();
 	char buf[16384];
 	while (W.conn_open || !eof || W.up_active || netpoll_runnable(W.np)) {
-		if (sent < len) {
-			ssize_t n = write(sv[1], in + sent, len - sent);
+		if (sent == upto && upto < len && client_bytes_read())
+			upto = len - upto > piece ? upto + piece : len;
+		if (sent < upto) {
+			ssize_t n = write(sv[1], in + sent, upto - sent);
 			if (n > 0)
 				sent += (size_t)n;
 			else if (n < 0 && errno != EAGAIN)
-				sent = len; /* the server closed: the rest is not read */
+				sent = upto = len; /* the server closed: the rest is not read */
 		}
 		if (sent == len && !shut) {
 			shutdown(sv[1], SHUT_WR);
@@ -459,6 +502,7 @@ void fz_world_init(const char *config_text)
 		.wbufs = buf_pool_create(16384, 16),
 		.handler = handle,
 		.log = log_line,
+		.log_rejected = log_rejected,
 	};
 	if (!W.np || !W.coros || !W.http.rbufs || !W.http.wbufs)
 		abort();

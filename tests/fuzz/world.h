@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "http.h"
 
 /* Bytes of the test file tree's files, a fixed pattern: byte i of a.txt,
  * big.bin... is fz_pattern(i). */
@@ -53,6 +54,29 @@ void fz_upstream_answer(const uint8_t *resp, size_t len, size_t split, bool chec
  * within a few seconds (a hang). */
 typedef void (*fz_out_fn)(void *arg, const char *data, size_t len);
 void fz_exchange(const uint8_t *in, size_t len, uint32_t peer_ipv4, fz_out_fn on_out, void *arg);
+/* The same, `in` written in pieces of `piece` bytes (0: at once), each
+ * read by the server before the next is written: heads and bodies cut
+ * across reads, the same way every run. */
+void fz_exchange_pieces(const uint8_t *in, size_t len, size_t piece, uint32_t peer_ipv4,
+			fz_out_fn on_out, void *arg);
+
+/* The HTTP layer's settings, as the connections are served with them: a
+ * target may change them between exchanges (no_scan). */
+struct http_ctx *fz_http_ctx(void);
+
+/* What a target may watch besides the bytes the client gets (fz_watch;
+ * NULL members: not watched). The world still does its own work with all
+ * of it: log lines go to the servers' access logs, as in a worker. */
+struct fz_watch {
+	/* An access-log entry (line NULL), or the entry of a request refused
+	 * before routing with its request line as received (see
+	 * http_ctx.log_rejected). */
+	void (*log)(void *arg, const struct http_log_entry *e, const char *line, size_t line_len);
+	/* What one upstream connection received, when it stops reading. */
+	void (*upstream)(void *arg, const char *data, size_t len);
+	void *arg;
+};
+void fz_watch(const struct fz_watch *w);
 
 /* Stop on a broken invariant: print what and the bytes, then abort. */
 void fz_fail(const char *what, const void *data, size_t len) __attribute__((noreturn));
