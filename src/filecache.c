@@ -81,7 +81,7 @@ static void item_free(struct item *it)
 	if (it->e.fd >= 0)
 		close(it->e.fd);
 	if (it->e.body)
-		it->fc->total_body -= it->e.size;
+		it->fc->total_body -= it->e.size + it->answer.room;
 	free(it);
 }
 
@@ -272,7 +272,8 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 				 "Accept-Ranges: bytes\r\n", type, lm, etag);
 		head_len = n > 0 && (size_t)n < sizeof head ? (size_t)n : 0;
 		in_memory = (uint64_t)f->st.st_size <= fc->max_body && fc->max_entries &&
-			    fc->total_body + (size_t)f->st.st_size <= fc->max_total;
+			    fc->total_body + (size_t)f->st.st_size + FC_ANSWER_EXTRA + head_len <=
+				    fc->max_total;
 	}
 	size_t body_len = in_memory ? (size_t)f->st.st_size : 0;
 	/* The answer room: a status line, Server, Date, Content-Length and
@@ -327,7 +328,7 @@ static struct item *make_item(struct file_cache *fc, const struct fc_root *root,
 				it->e.body = p;
 				it->answer = (struct fc_answer){ .room = answer_room, .sec = -1 };
 				it->e.answer = &it->answer;
-				fc->total_body += body_len;
+				fc->total_body += body_len + answer_room; /* the room counts */
 				close(f->fd);
 				f->fd = -1;
 			}

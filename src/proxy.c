@@ -727,7 +727,9 @@ static enum outcome relay_final_head(struct attempt *a, const struct resp *r)
 		fr = HTTP_FRAME_UNKNOWN;
 	char *h;
 	size_t hl;
-	if (relay_headers(a->out, r, no_body, false, &h, &hl) < 0)
+	/* Without a body, the upstream's Content-Length says what a GET would
+	 * get (HEAD, 304); a 204 must have none (RFC 9110 8.6). */
+	if (relay_headers(a->out, r, no_body && r->status != 204, false, &h, &hl) < 0)
 		return FAIL_502;
 	if (http_send_head(a->out, r->status, h, hl, fr, r->length) < 0)
 		return CLIENT_GONE;

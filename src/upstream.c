@@ -207,12 +207,30 @@ int upstream_connect(struct upstream *up, struct upstream_server *s, bool fresh,
 	return connect_new(up, s, out);
 }
 
+/* Still marked readable: the last read filled its buffer, so the socket
+ * may hold more than the response framed (edge-triggered epoll will not
+ * say so again). Bytes there would be read as the next request's answer,
+ * maybe another client's: look (no wait). Rare: a read that stops short
+ * clears the mark. */
+static bool bytes_waiting(struct upstream_conn *uc)
+{
+	if (!(uc->src.ready & NP_READABLE))
+		return false;
+	char c;
+	ssize_t n = recv(uc->src.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		uc->src.ready &= (uint8_t)~NP_READABLE;
+		return false;
+	}
+	return true; /* bytes, the peer's close, or an error */
+}
+
 void upstream_release(struct upstream_conn *uc, bool reusable)
 {
 	struct upstream *up = uc->up;
 	/* Bytes waiting on an idle connection: it is not clean. */
 	if (!reusable || up->nidle >= up->cfg->keepalive ||
-	    (uc->src.ready & (NP_RDHUP | NP_ERROR))) {
+	    (uc->src.ready & (NP_RDHUP | NP_ERROR)) || bytes_waiting(uc)) {
 		conn_free(uc);
 		return;
 	}

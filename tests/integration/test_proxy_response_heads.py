@@ -18,12 +18,14 @@ from proxyhelp import (assert_reusable, location, proxy_garcom, read_response, r
 
 class ScriptedUpstream:
     """Answers every request head (requests have no body here) with the
-    same pieces, sent PAUSE apart, and keeps the connection open."""
+    same pieces, sent PAUSE apart, and keeps the connection open; or, given
+    `answers`, the i-th request with the pieces answers[i]."""
 
     PAUSE = 0.05
 
-    def __init__(self, pieces):
+    def __init__(self, pieces, answers=None):
         self.pieces = pieces
+        self.answers = answers
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -54,7 +56,8 @@ class ScriptedUpstream:
                 while b"\r\n\r\n" in pending:
                     _, pending = pending.split(b"\r\n\r\n", 1)
                     self.requests += 1
-                    for i, piece in enumerate(self.pieces):
+                    pieces = self.answers[self.requests - 1] if self.answers else self.pieces
+                    for i, piece in enumerate(pieces):
                         if i:
                             time.sleep(self.PAUSE)
                         c.sendall(piece)
@@ -137,8 +140,58 @@ def test_no_body_statuses_and_head_keep_the_connection_and_their_length(make_gar
     assert accepted == 1
 
 
+def test_a_204_loses_the_content_length_an_upstream_gave_it(make_garcom):
+    # RFC 9110 8.6: never in a 204. (A 304 and a HEAD answer keep theirs.)
+    rs, accepted = run(make_garcom, [b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n"
+                                     b"X-A: b\r\n\r\n"])
+    for r in rs:
+        assert (r.status, r.get("content-length"), r.get("x-a")) == (204, None, "b")
+    assert accepted == 1
+
+
 def test_bytes_after_a_204_are_never_taken_for_the_next_response(make_garcom):
     rs, accepted = run(make_garcom, [b"HTTP/1.1 204 No Content\r\n\r\n"
                                      b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"])
     assert [r.status for r in rs] == [204, 204]
     assert accepted == 2
+
+
+def framed(total, extra):
+    """A 200 whose head and body come to exactly `total` bytes, then extra."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+    n = next(n for n in range(total, 0, -1) if len(head % n) + n == total)
+    return head % n + b"a" * n + extra
+
+
+SMUGGLED = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"
+LEGIT = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlegit"
+PADDED_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Pad: %s\r\n\r\n"
+
+
+@pytest.mark.parametrize("first,method", [
+    (framed(16384, SMUGGLED), "GET"),       # fills the 16 KiB read buffer exactly
+    (framed(32768, SMUGGLED), "GET"),
+    (framed(16383, SMUGGLED), "GET"),
+    (PADDED_HEAD % (b"p" * (16384 - len(PADDED_HEAD % b""))) + SMUGGLED, "HEAD"),
+], ids=["16384", "32768", "16383", "head-16384"])
+def test_bytes_beyond_the_framing_never_answer_another_client(make_garcom, first, method):
+    """An upstream that sends more than it framed: the surplus must not
+    become the next response on a reused connection, another client's
+    included, even when the framed bytes ended exactly where a read
+    filled its buffer (edge-triggered epoll says nothing more then)."""
+    up = ScriptedUpstream(None, answers=[[first], [LEGIT], [LEGIT]])
+    try:
+        g = proxy_garcom(make_garcom, [location("/app/", "app")],
+                         [upstream_block("app", [up.addr])])
+        with g.connect() as c:
+            c.send(req(method, "/app/1"))
+            # 502 when the head alone fills the upstream buffer: too big.
+            assert read_response(c, method).status in (200, 502)
+        time.sleep(0.2)
+        with g.connect() as c:
+            c.send(req("GET", "/app/2"))
+            r = read_response(c)
+            assert (r.status, r.body) == (200, b"legit"), r
+        assert up.accepted == 2
+    finally:
+        up.stop()
