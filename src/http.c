@@ -297,8 +297,12 @@ static int on_message_complete(llhttp_t *p)
 	P(p)->event = EV_MESSAGE;
 	P(p)->began = false;
 	/* llhttp decides only now, trailers read: a chunked body's trailer
-	 * "Connection: close" makes it refuse any further message (400). */
+	 * "Connection: close" makes it refuse any further message. The
+	 * request is then not kept alive either: the connection closes after
+	 * its answer, the same whether the next request is here or not. */
 	P(p)->no_more = !llhttp_should_keep_alive(p);
+	if (P(p)->no_more)
+		P(p)->req->keep_alive = false;
 	return HPE_PAUSED;
 }
 
@@ -713,14 +717,6 @@ static struct exchange *X(struct http_out *out)
 	return (struct exchange *)out;
 }
 
-/* A chunked body's trailer said Connection: close. Strict llhttp then
- * takes no further message; the connection closes after this answer, the
- * same whether the next request is already here or not. */
-static bool trailer_closed(const struct exchange *x)
-{
-	return x->parser_ready && x->ps.no_more;
-}
-
 /* Room at the end of the read buffer: compact, or fail if a head fills it. */
 static int make_room(struct exchange *x)
 {
@@ -840,7 +836,7 @@ int http_send_head(struct http_out *out, int status, const char *headers, size_t
 	x->c->requests++;
 	x->c->blank_parked = false;
 	bool limit = lim->requests_per_connection && x->c->requests >= lim->requests_per_connection;
-	if (!req->keep_alive || limit || x->ctx->draining || trailer_closed(x))
+	if (!req->keep_alive || limit || x->ctx->draining)
 		x->close_after = true;
 	x->framing = framing;
 	x->head_sent = true;
@@ -1079,7 +1075,7 @@ static int answer(struct exchange *x)
 	int h = x->ctx->handler(x->c->owner, &x->req, &reply, out);
 	if (h == HTTP_HANDLED) {
 		log_request(x, x->head_sent ? x->sent_status : 0, x->sent_bytes);
-		if (trailer_closed(x)) /* said after the head went out */
+		if (!x->req.keep_alive) /* a trailer said so after the head went out */
 			x->close_after = true;
 		/* The handler streamed its answer; a body it did not read
 		 * cannot be skipped safely here: close. */
@@ -1102,7 +1098,7 @@ static int answer(struct exchange *x)
 	bool limit = lim->requests_per_connection && c->requests >= lim->requests_per_connection;
 	/* This handler did not read the body: close rather than skip it. */
 	bool close_after = !x->req.keep_alive || (x->req.has_body && !x->body_done) || limit ||
-			   x->ctx->draining || trailer_closed(x);
+			   x->ctx->draining;
 	if (x->req.method == HTTP_HEAD)
 		reply.no_body = true;
 	log_request(x, reply.status, reply.no_body ? 0 : reply.length);
