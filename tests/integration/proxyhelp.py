@@ -5,6 +5,7 @@ framing (Content-Length, chunked, close-delimited, 1xx interim responses
 first)."""
 import re
 import socket
+import threading
 import time
 
 from conftest import Client
@@ -331,3 +332,41 @@ def eventually(fn, timeout=3.0, interval=0.01):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(interval)
+
+
+class ThreadedServer:
+    """A listening socket on 127.0.0.1 whose every connection is served by
+    self.serve(conn, state) in a thread of its own: the base of the tests' raw and
+    scripted upstreams. Subclasses set what serve() reads before calling
+    this __init__, which starts accepting. `accepted` counts connections."""
+
+    def __init__(self, backlog=16):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            state = self.opened()
+            threading.Thread(target=self.serve, args=(c, state), daemon=True).start()
+
+    def opened(self):
+        """Per connection, in the accepting thread (so before serve() runs):
+        what serve() gets as its state."""
+        return None
+
+    def serve(self, c, state):
+        raise NotImplementedError
+
+    def stop(self):
+        self.stopping = True
+        self.sock.close()

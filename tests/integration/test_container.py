@@ -20,8 +20,6 @@ import tempfile
 import threading
 import time
 
-import pytest
-
 from conftest import BINARY, ROOT, free_port
 from test_access_log import LINE
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from proxyhelp import app_garcom, get, req
-from test_access_log import LINE, read_lines
+from test_access_log import LINE
 
 GOACCESS = shutil.which("goaccess")
 

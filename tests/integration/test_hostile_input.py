@@ -10,37 +10,27 @@ import time
 
 import pytest
 
-from proxyhelp import location, proxy_garcom
+from proxyhelp import ThreadedServer, location, proxy_garcom
 
 
-class RawUpstream:
+class RawUpstream(ThreadedServer):
     """An upstream that records the raw bytes of every connection. A head
     without a body (no Content-Length, no Transfer-Encoding) is answered
     200 "ok"; a request with a body is never answered, so garcom's own
     answer is all the client gets."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.conns = []  # [bytearray received, closed by garcom?]
         self.lock = threading.Lock()
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(backlog=64)
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            rec = [bytearray(), False]
-            with self.lock:
-                self.conns.append(rec)
-            threading.Thread(target=self._serve, args=(c, rec), daemon=True).start()
+    def opened(self):
+        rec = [bytearray(), False]
+        with self.lock:
+            self.conns.append(rec)
+        return rec
 
-    def _serve(self, c, rec):
+    def serve(self, c, rec):
         c.settimeout(10)
         pending = b""
         try:
@@ -75,10 +65,6 @@ class RawUpstream:
                     return True
             time.sleep(0.02)
         return False
-
-    def stop(self):
-        self.stopping = True
-        self.sock.close()
 
 
 @pytest.fixture

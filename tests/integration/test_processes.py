@@ -3,7 +3,6 @@ stops, and the configuration check on the command line."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time

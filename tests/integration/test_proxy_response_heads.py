@@ -6,17 +6,15 @@ Connection token, a body that ends with the bytes read. A scripted
 upstream sends each answer in the pieces given, and counts connections:
 two requests over one client connection reach it on one upstream
 connection exactly when the first was kept."""
-import socket
-import threading
 import time
 
 import pytest
 
-from proxyhelp import (assert_reusable, location, proxy_garcom, read_response, req,
-                       upstream_block)
+from proxyhelp import (ThreadedServer, assert_reusable, location, proxy_garcom, read_response,
+                       req, upstream_block)
 
 
-class ScriptedUpstream:
+class ScriptedUpstream(ThreadedServer):
     """Answers every request head (requests have no body here) with the
     same pieces, sent PAUSE apart, and keeps the connection open; or, given
     `answers`, the i-th request with the pieces answers[i]."""
@@ -26,25 +24,10 @@ class ScriptedUpstream:
     def __init__(self, pieces, answers=None):
         self.pieces = pieces
         self.answers = answers
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.accepted = 0
         self.requests = 0
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
+    def serve(self, c, state):
         c.settimeout(10)
         pending = b""
         try:
@@ -65,10 +48,6 @@ class ScriptedUpstream:
             pass
         finally:
             c.close()
-
-    def stop(self):
-        self.stopping = True
-        self.sock.close()
 
 
 def run(make_garcom, pieces, method="GET"):
